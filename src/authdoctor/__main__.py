@@ -1,0 +1,3 @@
+from authdoctor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""Command line: parse arguments, dispatch to one function per command, map errors to exit codes.
+
+Imports are kept to the standard library needed for parsing; each command
+imports its own machinery, so ``authdoctor --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from authdoctor import __version__
+from authdoctor.errors import AuthdoctorError, ExitCode
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the versioned JSON report instead of text")
+    parser.add_argument("--no-color", action="store_true", help="never colour the output (NO_COLOR is honoured too)")
+    parser.add_argument("--ascii", action="store_true", help="use ASCII marks instead of ✓/⚠/✗")
+    parser.add_argument("--verbose", "-v", action="store_true", help="list passed checks; show tracebacks on internal errors")
+    parser.add_argument("--no-exec", action="store_true", help="never run the user's shell start-up code")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="authdoctor",
+        description="Find out why Codex will not stay logged in: which credential it really uses, what that "
+        "credential shadows, and what is wrong with it.",
+    )
+    parser.add_argument("--version", action="version", version=f"authdoctor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="diagnose (the default command)", description="Diagnose Codex authentication.")
+    _common(check)
+    check.add_argument("--home", metavar="DIR", help="diagnose this home directory instead of yours")
+    check.add_argument("--root", metavar="DIR", help="diagnose an image or container root offline (no live environment)")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+
+    demo = sub.add_parser(
+        "demo",
+        help="show what authdoctor does on a throwaway broken setup",
+        description="Build a throwaway home with a classic broken setup, diagnose it and explain. Never touches your home.",
+    )
+    _common(demo)
+    demo.add_argument("--keep", action="store_true", help="keep the sandbox directory and print its path")
+    return parser
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """``authdoctor`` and ``authdoctor --json`` mean ``authdoctor check …``."""
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        return ["check", *argv]
+    return argv
+
+
+def write(stream: TextIO, text: str) -> None:
+    """Write scrubbed text, degrading characters the stream cannot encode instead of crashing."""
+    from authdoctor.secret import scrub
+
+    text = scrub(text)
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "replace").decode(encoding))
+    stream.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {"check": cmd_check, "demo": cmd_demo}
+    try:
+        return commands[args.command](args)
+    except AuthdoctorError as exc:
+        hint = f"\n  hint: {exc.hint}" if exc.hint else ""
+        write(sys.stderr, f"authdoctor: error: {exc.message}{hint}\n")
+        return ExitCode.FAILURE
+    except KeyboardInterrupt:
+        write(sys.stderr, "authdoctor: interrupted\n")
+        return ExitCode.FAILURE
+    except BrokenPipeError:
+        return ExitCode.FAILURE
+    except Exception as exc:  # noqa: BLE001 - the one place internal errors become a line, not a traceback
+        if getattr(args, "verbose", False):
+            import traceback
+
+            write(sys.stderr, "".join(traceback.format_exception(exc)))
+        write(
+            sys.stderr,
+            f"authdoctor: internal error: {type(exc).__name__}: {exc}\n"
+            "  This is a bug in authdoctor, not in your setup. Re-run with --verbose for details.\n",
+        )
+        return ExitCode.FAILURE
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from authdoctor.commands.check import run_check
+
+    return run_check(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from authdoctor.commands.demo import run_demo
+
+    return run_demo(args)

@@ -1,0 +1,95 @@
+"""Everything authdoctor knows about how Codex handles credentials.
+
+Each fact here was checked against the real Codex CLI named in
+:data:`CHECKED_AGAINST` (see ``docs/codex-0.169.0-oracle.md``) and the Rust
+sources summarised in ``docs/codex-knowledge.md``.  When a new Codex release
+changes one of them, this module (and its oracle tests) is the reviewable
+change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Final
+
+CHECKED_AGAINST: Final = "0.169.0"
+
+# --- environment variables -------------------------------------------------
+
+CODEX_API_KEY: Final = "CODEX_API_KEY"
+CODEX_ACCESS_TOKEN: Final = "CODEX_ACCESS_TOKEN"
+OPENAI_API_KEY: Final = "OPENAI_API_KEY"
+OPENAI_BASE_URL: Final = "OPENAI_BASE_URL"
+CODEX_HOME: Final = "CODEX_HOME"
+
+# Variables whose presence changes which credential or endpoint Codex uses.
+OVERRIDE_VARS: Final = (CODEX_ACCESS_TOKEN, CODEX_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL, CODEX_HOME)
+
+# `$CODEX_HOME/.env` is loaded with dotenvy and every key is exported with
+# set_var, overriding the inherited value -- except keys whose upper-case form
+# starts with this prefix (codex-rs/arg0 `load_dotenv`, ILLEGAL_ENV_VAR_PREFIX).
+DOTENV_FILENAME: Final = ".env"
+DOTENV_FORBIDDEN_PREFIX: Final = "CODEX_"
+
+# --- CODEX_HOME layout -----------------------------------------------------
+
+DEFAULT_HOME_DIRNAME: Final = ".codex"
+AUTH_FILENAME: Final = "auth.json"
+CONFIG_FILENAME: Final = "config.toml"
+
+# --- credential storage ----------------------------------------------------
+
+STORE_FILE: Final = "file"
+STORE_KEYRING: Final = "keyring"
+STORE_AUTO: Final = "auto"
+STORE_EPHEMERAL: Final = "ephemeral"
+STORE_MODES: Final = (STORE_FILE, STORE_KEYRING, STORE_AUTO, STORE_EPHEMERAL)
+DEFAULT_STORE_MODE: Final = STORE_FILE
+
+KEYRING_SERVICE: Final = "Codex Auth"
+
+# auth.json `auth_mode` values (serde names of protocol AuthMode).
+MODE_APIKEY: Final = "apikey"
+MODE_CHATGPT: Final = "chatgpt"
+MODE_CHATGPT_HOST: Final = "chatgptAuthTokens"
+MODE_AGENT_IDENTITY: Final = "agentIdentity"
+MODE_PAT: Final = "personalAccessToken"
+MODE_BEDROCK: Final = "bedrockApiKey"
+AUTH_MODES: Final = (MODE_APIKEY, MODE_CHATGPT, MODE_CHATGPT_HOST, MODE_AGENT_IDENTITY, MODE_PAT, MODE_BEDROCK)
+
+# --- tokens ---------------------------------------------------------------
+
+PAT_PREFIX: Final = "at-"
+AUTH_CLAIMS: Final = "https://api.openai.com/auth"
+PROFILE_CLAIMS: Final = "https://api.openai.com/profile"
+AGENT_IDENTITY_ISSUER: Final = "https://chatgpt.com/codex-backend/agent-identity"
+AGENT_IDENTITY_AUDIENCE: Final = "codex-app-server"
+AGENT_IDENTITY_REQUIRED_CLAIMS: Final = ("agent_runtime_id", "account_id", "exp")
+
+# Codex refreshes a managed ChatGPT login when the access token expires within
+# this window, or -- when `exp` cannot be read -- after TOKEN_REFRESH_INTERVAL.
+ACCESS_TOKEN_REFRESH_WINDOW: Final = timedelta(minutes=5)
+TOKEN_REFRESH_INTERVAL: Final = timedelta(days=8)
+
+# --- endpoints ------------------------------------------------------------
+
+CHATGPT_BACKEND_HOST: Final = "chatgpt.com"
+API_HOST: Final = "api.openai.com"
+BUILTIN_PROVIDERS: Final = ("openai", "amazon-bedrock", "ollama", "lmstudio")
+
+# --- login flow -----------------------------------------------------------
+
+LOGIN_CALLBACK_PORTS: Final = (1455, 1457)
+FORCED_LOGIN_METHODS: Final = ("chatgpt", "api")
+
+
+def keyring_account(canonical_codex_home: str) -> str:
+    """The keyring account Codex stores a login under (storage.rs ``compute_store_key``)."""
+    digest = hashlib.sha256(canonical_codex_home.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"cli|{digest[:16]}"
+
+
+def dotenv_key_applies(key: str) -> bool:
+    """Whether Codex exports a `$CODEX_HOME/.env` key into its own environment."""
+    return not key.upper().startswith(DOTENV_FORBIDDEN_PREFIX)

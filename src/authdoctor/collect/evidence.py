@@ -1,0 +1,164 @@
+"""Evidence: everything the collectors found, as plain frozen data.
+
+Secrets stay wrapped in :class:`~authdoctor.secret.Secret`; the diagnose stage
+and the report only ever see fingerprints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from authdoctor.codex.tokens import Claims
+from authdoctor.secret import Secret
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a file could not be used, in words fit for the person (never a secret)."""
+
+    kind: str  # "unreadable" | "unparsable" | "incomplete" | "not-a-file" | "too-large" | "invalid-value"
+    message: str
+
+
+@dataclass(frozen=True)
+class CodexHomeEvidence:
+    """Where Codex keeps its state, resolved the way ``find_codex_home`` does."""
+
+    path: Path
+    from_env: bool
+    env_value: str | None
+    problem: str | None = None  # "missing" | "not-a-directory" | "unreadable"
+    exists: bool = False
+    default_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class StoredLogin:
+    """An ``auth.json``-shaped payload (from the file or the keyring), parsed."""
+
+    auth_mode: str | None
+    resolved_mode: str
+    api_key: Secret | None = None
+    id_token: Secret | None = None
+    access_token: Secret | None = None
+    refresh_token: Secret | None = None
+    account_id: str | None = None
+    last_refresh: datetime | None = None
+    id_claims: Claims | None = None
+    access_claims: Claims | None = None
+    agent_identity: Secret | None = None
+    agent_claims: Claims | None = None
+    personal_access_token: Secret | None = None
+    bedrock_api_key: Secret | None = None
+    incomplete: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuthFileEvidence:
+    path: Path
+    exists: bool
+    problem: Problem | None = None
+    mode: int | None = None
+    uid: int | None = None
+    is_symlink: bool = False
+    login: StoredLogin | None = None
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    id: str
+    base_url: str | None = None
+    env_key: str | None = None
+    requires_openai_auth: bool | None = None
+
+
+@dataclass(frozen=True)
+class ConfigEvidence:
+    path: Path
+    exists: bool
+    problem: Problem | None = None
+    store_mode: str = "file"
+    store_mode_raw: str | None = None
+    forced_login_method: str | None = None
+    forced_workspace_ids: tuple[str, ...] = ()
+    openai_base_url: str | None = None
+    model_provider: str | None = None
+    providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DotenvEntry:
+    key: str
+    value: Secret
+    line: int
+    applies: bool  # Codex exports it (keys starting with CODEX_ are ignored)
+    differs_from_shell: bool = False  # the shell has no value, or another one
+
+
+@dataclass(frozen=True)
+class DotenvEvidence:
+    path: Path
+    exists: bool
+    problem: Problem | None = None
+    entries: tuple[DotenvEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyringEvidence:
+    probed: bool
+    account: str | None = None
+    backend: str | None = None
+    usable: bool = False
+    entry: bool | None = None
+    note: str = ""
+    secrets_file: Path | None = None  # Windows "Secrets" backend: $CODEX_HOME/secrets/codex_auth.age
+    secrets_file_exists: bool = False
+
+
+@dataclass(frozen=True)
+class EnvValue:
+    """One variable as Codex would see it after loading ``$CODEX_HOME/.env``."""
+
+    name: str
+    value: Secret
+    source: str  # "environment" | "dotenv"
+    line: int | None = None
+    shell_value_overridden: bool = False
+
+    @property
+    def set(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True)
+class GathererFailure:
+    """A collector that could not finish: the run goes on and the report says why."""
+
+    gatherer: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    now: datetime
+    platform: str
+    uid: int | None
+    home: Path
+    codex_home: CodexHomeEvidence
+    auth_file: AuthFileEvidence
+    config: ConfigEvidence
+    dotenv: DotenvEvidence
+    keyring: KeyringEvidence
+    env: Mapping[str, EnvValue]
+    default_home_auth: AuthFileEvidence | None = None
+    codex_path: Path | None = None
+    codex_version: str | None = None
+    failures: tuple[GathererFailure, ...] = ()
+
+    def var(self, name: str) -> EnvValue | None:
+        """The variable if Codex would see it set to a non-blank value."""
+        value = self.env.get(name)
+        return value if value is not None and value.set else None

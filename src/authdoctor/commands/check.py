@@ -1,0 +1,47 @@
+"""``authdoctor check``: collect, diagnose, report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+
+from authdoctor.collect import collect
+from authdoctor.diagnose import diagnose
+from authdoctor.diagnose.finding import Severity
+from authdoctor.errors import ExitCode
+from authdoctor.host import Host
+from authdoctor.report.model import CheckReport
+
+
+def build_report(host: Host) -> CheckReport:
+    """The whole read-only pipeline: Host ──collect──▶ Evidence ──diagnose──▶ findings ──▶ report."""
+    return CheckReport.build(diagnose(collect(host)))
+
+
+def exit_code(report: CheckReport, *, strict: bool = False) -> int:
+    if report.count(Severity.ERROR) or (strict and report.count(Severity.WARNING)):
+        return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def render(report: CheckReport, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> str:
+    if args.json:
+        from authdoctor.report.as_json import render_json
+
+        return render_json(report)
+    from authdoctor.report.as_text import render_text
+    from authdoctor.report.style import make_style
+
+    style = make_style(sys.stdout, os.environ if env is None else env, no_color=args.no_color, ascii_only=args.ascii)
+    return render_text(report, style, verbose=args.verbose)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from authdoctor.cli import write
+
+    host = Host.from_system(home=args.home, root=args.root)
+    report = build_report(host)
+    write(sys.stdout, render(report, args))
+    return exit_code(report, strict=args.strict)

@@ -1,0 +1,40 @@
+"""The rules, one module per finding id (``diagnose/rules/<id_with_underscores>.py``)."""
+
+from __future__ import annotations
+
+from authdoctor.diagnose.rules import (
+    access_token_invalid,
+    access_token_overrides_login,
+    api_key_env_overrides_login,
+    auth_file_permissions,
+    auth_file_unreadable,
+    base_url_override,
+    codex_home_override,
+    dotenv_override,
+    keyring_unavailable,
+    login_method_mismatch,
+    not_logged_in,
+    openai_api_key_ignored,
+    refresh_token_stale,
+    workspace_mismatch,
+)
+from authdoctor.diagnose.rules.base import Facts, Rule
+
+RULES: tuple[Rule, ...] = (
+    access_token_overrides_login.RULE,
+    access_token_invalid.RULE,
+    api_key_env_overrides_login.RULE,
+    openai_api_key_ignored.RULE,
+    base_url_override.RULE,
+    codex_home_override.RULE,
+    dotenv_override.RULE,
+    not_logged_in.RULE,
+    auth_file_unreadable.RULE,
+    auth_file_permissions.RULE,
+    refresh_token_stale.RULE,
+    login_method_mismatch.RULE,
+    workspace_mismatch.RULE,
+    keyring_unavailable.RULE,
+)
+
+__all__ = ["RULES", "Facts", "Rule"]

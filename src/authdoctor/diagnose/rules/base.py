@@ -1,0 +1,98 @@
+"""What every rule shares: the :class:`Rule` record, the :class:`Facts` it reads, and wording helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from authdoctor.codex import knowledge as K
+from authdoctor.codex.tokens import relative
+from authdoctor.collect.evidence import Evidence
+from authdoctor.diagnose.finding import Finding, Origin
+from authdoctor.diagnose.precedence import Credential, Resolution
+from authdoctor.secret import REDACTED
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The input of every rule: the evidence and the precedence verdict.  No I/O."""
+
+    ev: Evidence
+    res: Resolution
+
+    @property
+    def now(self) -> datetime:
+        return self.ev.now
+
+
+def _always(_: Facts) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One finding id: a pure ``check`` and the sentence it confirms when quiet."""
+
+    id: str
+    check: Callable[[Facts], Iterable[Finding]]
+    passed: str
+    applies: Callable[[Facts], bool] = _always
+
+
+# --- wording ------------------------------------------------------------------
+
+_KIND_WORDS = {
+    "chatgpt": "ChatGPT",
+    "chatgpt-host-managed": "ChatGPT (app-managed)",
+    "api-key": "API key",
+    "agent-identity": "agent identity",
+    "personal-access-token": "personal access token",
+    "bedrock-api-key": "Amazon Bedrock API key",
+    "unknown": "stored",
+    "invalid": "invalid",
+}
+
+
+def kind_words(kind: str) -> str:
+    return _KIND_WORDS.get(kind, kind)
+
+
+def source_words(c: Credential) -> str:
+    if c.source.startswith("file:"):
+        return c.source[len("file:") :]
+    if c.source.startswith("env:"):
+        return f"the {c.source[len('env:') :]} environment variable"
+    if c.source == "keyring":
+        return "the OS keyring"
+    return "nowhere"
+
+
+def describe_login(c: Credential, now: datetime) -> str:
+    """``the ChatGPT login for a@example.com (plus) in ~/.codex/auth.json, refreshed 2 days ago``."""
+    who = f" for {c.email}" if c.email else (f" for account {c.account_id}" if c.account_id else "")
+    plan = f" ({c.plan})" if c.plan else ""
+    refreshed = f", refreshed {relative(c.last_refresh, now)}" if c.last_refresh else ""
+    return f"the {kind_words(c.kind)} login{who}{plan} in {source_words(c)}{refreshed}"
+
+
+def expiry_words(c: Credential, now: datetime) -> str | None:
+    if c.expires_at is None:
+        return None
+    verb = "expired" if c.expires_at <= now else "expires"
+    return f"{verb} {relative(c.expires_at, now)} ({c.expires_at:%Y-%m-%d %H:%M} UTC)"
+
+
+def env_origin(ev: Evidence, name: str) -> Origin:
+    """Until the "where" tracer exists, an override in this process is attributed to its layer."""
+    value = ev.env.get(name)
+    if value is not None and value.source == "dotenv":
+        return Origin(context="dotenv", text=f"{name}={REDACTED}", path=str(ev.dotenv.path), line=value.line)
+    return Origin(context="environment", text=f"{name}={REDACTED}")
+
+
+def unset_hint(name: str) -> str:
+    return (
+        f"Run `unset {name}` in this terminal, delete the line that sets it from your shell start-up files "
+        f"(~/.zshrc, ~/.bashrc, ~/.profile, ~/.config/fish) or from {K.DOTENV_FILENAME} files, then open a new terminal and restart Codex"
+    )

@@ -1,0 +1,55 @@
+"""refresh-token-stale: the stored ChatGPT login has not been refreshed for too long."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from authdoctor.codex import knowledge as K
+from authdoctor.codex.tokens import describe_age
+from authdoctor.diagnose.finding import Finding, Fix, Severity
+from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, expiry_words
+
+ID = "refresh-token-stale"
+
+
+def check(f: Facts) -> Iterable[Finding]:
+    stored = f.res.stored
+    if stored is None or stored.kind != "chatgpt" or stored.expires_at is None:
+        return []
+    now = f.now
+    # An access token that expired recently is normal: Codex refreshes it on
+    # the next request.  Only a long silence since the last refresh is a sign
+    # that the refresh token itself has aged out.
+    if stored.expires_at > now:
+        return []
+    if stored.last_refresh is not None and now - stored.last_refresh <= K.TOKEN_REFRESH_INTERVAL:
+        return []
+    age = (
+        f"was last refreshed {describe_age((now - stored.last_refresh).total_seconds())} ago"
+        if stored.last_refresh
+        else "has no last_refresh time"
+    )
+    return [
+        Finding(
+            id=ID,
+            severity=Severity.WARNING,
+            title="The stored ChatGPT login has probably gone stale",
+            detail=(
+                f"The access token of {describe_login(stored, now)} {expiry_words(stored, now)} and the login {age}, "
+                f"longer than Codex's {K.TOKEN_REFRESH_INTERVAL.days}-day refresh interval. The refresh token may have "
+                "expired or been used elsewhere; if Codex shows `Failed to refresh token: 401 Unauthorized`, it has."
+            ),
+            fix=Fix(
+                summary="Start Codex once; if it reports a refresh failure, run `codex logout && codex login`. "
+                "authdoctor never refreshes tokens itself (refresh tokens rotate).",
+                commands=("codex logout", "codex login"),
+            ),
+        )
+    ]
+
+
+def _applies(f: Facts) -> bool:
+    return f.res.stored is not None and f.res.stored.kind == "chatgpt"
+
+
+RULE = Rule(ID, check, "the stored ChatGPT login was refreshed recently", _applies)

@@ -1,0 +1,153 @@
+"""The Host: the only code that touches the machine.
+
+Collectors read files, the environment, the clock and subprocesses only through
+a :class:`Host`.  Tests build one over a temporary directory with an explicit
+environment and a fixed clock, so no test depends on (or touches) the real home.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from authdoctor.errors import AuthdoctorError
+from authdoctor.host.keyring import KeyringProbe, default_keyring_probe
+
+# Codex state files are small; anything bigger than this is not a real one and
+# must not make us read gigabytes into memory.
+MAX_STATE_FILE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a subprocess did.  ``returncode`` is None when it timed out or could not start."""
+
+    returncode: int | None
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+    error: str | None = None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Host:
+    """A view of one machine (or a directory standing in for one)."""
+
+    env: Mapping[str, str]
+    home: Path
+    root: Path = Path("/")
+    platform: str = sys.platform
+    uid: int | None = field(default_factory=lambda: os.getuid() if hasattr(os, "getuid") else None)
+    clock: Callable[[], datetime] = _utcnow
+    keyring: KeyringProbe | None = None
+
+    # --- construction -------------------------------------------------------
+
+    @classmethod
+    def from_system(cls, *, home: str | None = None, root: str | None = None) -> Host:
+        """The real machine.  ``home``/``root`` redirect diagnosis to another home or image."""
+        env: Mapping[str, str] = dict(os.environ)
+        root_path = Path(root).resolve() if root else Path("/")
+        if root and not root_path.is_dir():
+            raise AuthdoctorError(f"--root {root!r} is not a directory", hint="pass the folder an image or container is unpacked in")
+        if root:
+            # An image has no live environment of its own: what this terminal
+            # holds says nothing about it.
+            env = {}
+        if home:
+            home_path = Path(home).expanduser().resolve()
+        else:
+            raw = os.environ.get("HOME") or os.environ.get("USERPROFILE") or str(Path.home())
+            home_path = Path(raw)
+            if root:
+                home_path = root_path / home_path.relative_to(home_path.anchor)
+        if home and not home_path.is_dir():
+            raise AuthdoctorError(f"--home {home!r} is not a directory", hint="pass an existing home directory")
+        if home:
+            env = {**env, "HOME": str(home_path)}
+        return cls(env=env, home=home_path, root=root_path, keyring=default_keyring_probe())
+
+    # --- environment and clock --------------------------------------------
+
+    def getenv(self, name: str) -> str | None:
+        return self.env.get(name)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def is_windows(self) -> bool:
+        return self.platform.startswith("win")
+
+    # --- files ------------------------------------------------------------
+
+    def path(self, target: str | Path) -> Path:
+        """Map an absolute path inside the target system to a path on this machine."""
+        p = Path(target)
+        if self.root == Path("/") or not p.is_absolute():
+            return p
+        return self.root / p.relative_to(p.anchor)
+
+    def read_bytes(self, path: Path, limit: int = MAX_STATE_FILE_BYTES) -> bytes:
+        """Read a whole small file.  Raises OSError, or ValueError when it is over ``limit``."""
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"it is larger than {limit // (1024 * 1024)} MiB, which no real Codex file is")
+        return data
+
+    def stat(self, path: Path, *, follow: bool = True) -> os.stat_result | None:
+        try:
+            return path.stat() if follow else path.lstat()
+        except (OSError, ValueError):
+            return None
+
+    def realpath(self, path: Path) -> Path:
+        try:
+            return path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return path
+
+    # --- subprocesses -----------------------------------------------------
+
+    def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> RunResult:
+        """Run a program with no terminal and stdin closed, killing its whole group on timeout."""
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - argv is built by us, never by a shell
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=dict(env if env is not None else self.env),
+                cwd=cwd,
+                start_new_session=not self.is_windows,
+            )
+        except OSError as exc:
+            return RunResult(None, b"", b"", error=f"could not start {argv[0]}: {exc.strerror or exc}")
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            return RunResult(None, out, err, timed_out=True)
+        return RunResult(proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        proc.kill()

@@ -1,0 +1,123 @@
+"""The human report: grouped, with ✓/⚠/✗ marks, colour only when wanted."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from authdoctor import __version__
+from authdoctor.codex import knowledge as K
+from authdoctor.codex.tokens import relative
+from authdoctor.diagnose.finding import Finding, Severity
+from authdoctor.diagnose.precedence import Credential
+from authdoctor.diagnose.rules.base import kind_words
+from authdoctor.report.model import CheckReport, credential_status
+from authdoctor.report.style import Style
+
+WIDTH = 88
+
+
+def _tilde(text: str, home: Path) -> str:
+    prefix = str(home).rstrip("/\\")
+    if prefix and len(prefix) > 1:
+        text = text.replace(prefix + "/", "~/").replace(prefix + "\\", "~\\")
+    return text
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, width=WIDTH, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False) or [indent]
+
+
+def _credential_line(c: Credential, report: CheckReport, style: Style) -> str:
+    now = report.now
+    where = (
+        c.source[len("file:") :]
+        if c.source.startswith("file:")
+        else (f"{c.source[4:]} (environment)" if c.source.startswith("env:") else c.source)
+    )
+    bits = [f"{kind_words(c.kind)}"]
+    if c.fingerprint:
+        bits.append(c.fingerprint)
+    if c.email:
+        bits.append(c.email)
+    if c.plan:
+        bits.append(c.plan)
+    if c.account_id:
+        bits.append(f"account {c.account_id}")
+    if c.last_refresh:
+        bits.append(f"refreshed {relative(c.last_refresh, now)}")
+    if c.expires_at:
+        label = "access token " if c.kind == "chatgpt" else ""
+        verb = "expired" if c.expires_at <= now else "expires"
+        bits.append(f"{label}{verb} {relative(c.expires_at, now)}")
+    if c.problem:
+        bits.append(c.problem)
+    if c.note:
+        bits.append(c.note)
+    status = credential_status(c, now)
+    mark = style.paint(style.ok, "green") if status == "ok" else style.paint(style.error, "red")
+    return f"{mark} {where} {style.dash} " + ", ".join(bits)
+
+
+def _finding_lines(f: Finding, style: Style, home: Path) -> list[str]:
+    mark = {
+        Severity.ERROR: style.paint(style.error, "red", "bold"),
+        Severity.WARNING: style.paint(style.warn, "yellow", "bold"),
+        Severity.INFO: style.paint(style.info, "cyan"),
+    }[f.severity]
+    lines = [f"  {mark} {style.paint(_tilde(f.title, home), 'bold')}  {style.paint('[' + f.id + ']', 'dim')}"]
+    lines += _wrap(_tilde(f.detail, home), "      ")
+    for o in f.origins:
+        place = (
+            f"{_tilde(o.path, home)}:{o.line}"
+            if o.path and o.line
+            else (_tilde(o.path, home) if o.path else "the environment of this terminal")
+        )
+        lines += _wrap(f"From: {place} ({o.context}): {o.text}", "      ")
+    lines += _wrap(f"Next: {_tilde(f.fix.summary, home)}", "      ")
+    return lines
+
+
+def render_text(report: CheckReport, style: Style, *, verbose: bool = False) -> str:
+    ev, res = report.diagnosis.evidence, report.diagnosis.resolution
+    home = ev.home
+    version = f"Codex {ev.codex_version}" if ev.codex_version else f"Codex (knowledge checked on {K.CHECKED_AGAINST})"
+    out = [style.paint(f"authdoctor {__version__} {style.dash} {version}, CODEX_HOME {_tilde(str(ev.codex_home.path), home)}", "bold"), ""]
+
+    out.append(style.paint("Credential Codex uses", "bold"))
+    if res.interactive.present:
+        out += _wrap(_tilde(_credential_line(res.interactive, report, style), home), "  ")
+    else:
+        out.append(f"  {style.paint(style.error, 'red')} none")
+    if res.shadowed:
+        out.append(style.paint("Shadowed (present, but not used by interactive codex)", "bold"))
+        for c in res.shadowed:
+            out += _wrap(_tilde(f"{style.bullet} " + _credential_line(c, report, style), home), "  ")
+    out.append("")
+
+    groups = ((Severity.ERROR, "Errors"), (Severity.WARNING, "Warnings"), (Severity.INFO, "Notes"))
+    for severity, heading in groups:
+        found = [f for f in report.findings if f.severity is severity]
+        if not found:
+            continue
+        out.append(style.paint(heading, "bold"))
+        for f in found:
+            out += _finding_lines(f, style, home)
+            out.append("")
+
+    passed = report.diagnosis.passed
+    if passed:
+        out.append(style.paint("Passed", "bold"))
+        if verbose:
+            out += [f"  {style.paint(style.ok, 'green')} {p}" for p in passed]
+        else:
+            out.append(f"  {style.paint(style.ok, 'green')} {len(passed)} other checks passed (--verbose lists them)")
+        out.append("")
+
+    errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
+    if errors or warnings:
+        summary = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}."
+        out.append(style.paint(summary, "red" if errors else "yellow", "bold"))
+    else:
+        out.append(style.paint(f"{style.ok} No problems found.", "green", "bold"))
+    return "\n".join(out) + "\n"

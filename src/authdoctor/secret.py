@@ -1,0 +1,98 @@
+"""Secrets that cannot leak by accident.
+
+A credential read from the machine is wrapped in :class:`Secret` the moment it is
+read.  Its ``repr`` and ``str`` show only a fingerprint, so a secret that slips
+into an f-string, a log call or a traceback's message still prints nothing
+sensitive.  Every secret also registers itself with the process-wide
+:data:`REGISTRY`; the CLI passes all output through :func:`scrub` as a last
+line of defence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable
+
+REDACTED = "<redacted>"
+
+# Values shorter than this are too common to scrub from text without mangling
+# ordinary words (and are not plausible credentials anyway).
+_MIN_SCRUB_LEN = 6
+
+
+def fingerprint(value: str) -> str:
+    """A short, stable, non-reversible name for a secret: ``sha256:1f2e3d4c``."""
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+
+
+class SecretRegistry:
+    """Every secret value this process has seen, so output can be scrubbed."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, value: str) -> None:
+        value = value.strip()
+        if len(value) >= _MIN_SCRUB_LEN:
+            with self._lock:
+                self._values.add(value)
+
+    def values(self) -> list[str]:
+        with self._lock:
+            # Longest first, so a token that contains another is replaced whole.
+            return sorted(self._values, key=len, reverse=True)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+REGISTRY = SecretRegistry()
+
+
+class Secret:
+    """A credential value.  Only :meth:`reveal` returns the value itself."""
+
+    __slots__ = ("_fp", "_value")
+
+    def __init__(self, value: str, *, registry: SecretRegistry = REGISTRY) -> None:
+        self._value = value
+        self._fp = fingerprint(value)
+        registry.add(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    @property
+    def fingerprint(self) -> str:
+        return self._fp
+
+    def __bool__(self) -> bool:
+        return bool(self._value.strip())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._fp)
+
+    def __repr__(self) -> str:
+        return f"Secret({self._fp})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickling would be a way to write the value somewhere; refuse it.
+        raise TypeError("Secret values cannot be pickled")
+
+
+def scrub(text: str, extra: Iterable[str] = ()) -> str:
+    """Replace every known secret value in ``text`` with ``<redacted>``."""
+    values = REGISTRY.values()
+    values.extend(v for v in extra if len(v) >= _MIN_SCRUB_LEN)
+    for value in values:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text
