@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from authdoctor import __version__
 from authdoctor.errors import AuthdoctorError, ExitCode
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

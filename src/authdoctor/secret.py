@@ -10,9 +10,9 @@ line of defence.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Iterable
+
+from authdoctor._hash import sha256_hex
 
 REDACTED = "<redacted>"
 
@@ -23,30 +23,27 @@ _MIN_SCRUB_LEN = 6
 
 def fingerprint(value: str) -> str:
     """A short, stable, non-reversible name for a secret: ``sha256:1f2e3d4c``."""
-    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return "sha256:" + sha256_hex(value.encode("utf-8", "surrogateescape"))[:8]
 
 
 class SecretRegistry:
     """Every secret value this process has seen, so output can be scrubbed."""
 
     def __init__(self) -> None:
+        # Adding to a set is atomic under the GIL; no lock (and no threading import).
         self._values: set[str] = set()
-        self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
         value = value.strip()
         if len(value) >= _MIN_SCRUB_LEN:
-            with self._lock:
-                self._values.add(value)
+            self._values.add(value)
 
     def values(self) -> list[str]:
-        with self._lock:
-            # Longest first, so a token that contains another is replaced whole.
-            return sorted(self._values, key=len, reverse=True)
+        # Longest first, so a token that contains another is replaced whole.
+        return sorted(self._values, key=len, reverse=True)
 
     def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
+        self._values.clear()
 
 
 REGISTRY = SecretRegistry()

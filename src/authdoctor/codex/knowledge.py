@@ -9,9 +9,13 @@ change.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
-from typing import Final
+from typing import TYPE_CHECKING
+
+from authdoctor._hash import sha256_hex
+
+if TYPE_CHECKING:
+    from typing import Final
 
 CHECKED_AGAINST: Final = "0.169.0"
 
@@ -86,7 +90,7 @@ FORCED_LOGIN_METHODS: Final = ("chatgpt", "api")
 
 def keyring_account(canonical_codex_home: str) -> str:
     """The keyring account Codex stores a login under (storage.rs ``compute_store_key``)."""
-    digest = hashlib.sha256(canonical_codex_home.encode("utf-8", "surrogateescape")).hexdigest()
+    digest = sha256_hex(canonical_codex_home.encode("utf-8", "surrogateescape"))
     return f"cli|{digest[:16]}"
 
 

@@ -13,10 +13,13 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
 from authdoctor.codex import knowledge as K
 from authdoctor.secret import Secret
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class TokenKind(StrEnum):

@@ -7,7 +7,7 @@ and the run goes on with an empty result for that family.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING
 
 from authdoctor.codex import knowledge as K
 from authdoctor.collect.auth_file import collect_auth_file
@@ -28,7 +28,10 @@ from authdoctor.collect.keyring import collect_keyring
 from authdoctor.host import Host
 from authdoctor.secret import scrub
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
 def collect(host: Host) -> Evidence:

@@ -8,16 +8,20 @@ environment and a fixed clock, so no test depends on (or touches) the real home.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from authdoctor.errors import AuthdoctorError
-from authdoctor.host.keyring import KeyringProbe, default_keyring_probe
+from authdoctor.host.keyring import default_keyring_probe
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from authdoctor.host.keyring import KeyringProbe
 
 # Codex state files are small; anything bigger than this is not a real one and
 # must not make us read gigabytes into memory.
@@ -122,6 +126,8 @@ class Host:
 
     def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> RunResult:
         """Run a program with no terminal and stdin closed, killing its whole group on timeout."""
+        import subprocess  # only commands that run programs pay for it
+
         try:
             proc = subprocess.Popen(  # noqa: S603 - argv is built by us, never by a shell
                 list(argv),
@@ -144,6 +150,8 @@ class Host:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    import signal
+
     try:
         if hasattr(os, "killpg"):
             os.killpg(proc.pid, signal.SIGKILL)

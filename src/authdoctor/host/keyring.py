@@ -15,14 +15,14 @@ the D-Bus Secret Service with the kernel keyutils as a cache.
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from authdoctor.host import Host
 
 SERVICE = "Codex Auth"
@@ -39,16 +39,20 @@ class KeyringStatus:
     note: str = ""
 
 
-class KeyringProbe(Protocol):
-    """One small interface, one implementation per OS, and a fake in the tests."""
+if TYPE_CHECKING:
 
-    def probe(self, host: Host, account: str) -> KeyringStatus: ...
+    class KeyringProbe(Protocol):
+        """One small interface, one implementation per OS, and a fake in the tests."""
+
+        def probe(self, host: Host, account: str) -> KeyringStatus: ...
 
 
 class MacKeychainProbe:
     """``security find-generic-password`` without ``-w`` reads attributes only: no prompt."""
 
     def probe(self, host: Host, account: str) -> KeyringStatus:
+        import shutil
+
         security = shutil.which("security") or "/usr/bin/security"
         default = host.run([security, "default-keychain"], timeout=PROBE_TIMEOUT)
         if default.returncode != 0:
@@ -95,6 +99,9 @@ class LinuxSecretServiceProbe:
         if bus is None:
             note = "no D-Bus session bus, so no Secret Service (GNOME Keyring or KWallet) can be reached"
             return KeyringStatus(None, False, True if in_kernel else None, note)
+        import re
+        import shutil
+
         gdbus = shutil.which("gdbus", path=host.env.get("PATH"))
         if gdbus is None:
             return KeyringStatus(

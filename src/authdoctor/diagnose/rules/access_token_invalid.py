@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Severity
-from authdoctor.diagnose.rules.base import Facts, Rule, env_origin, expiry_words, kind_words, unset_hint
+from authdoctor.diagnose.rules.base import Facts, Rule, a_or_an, env_origin, expiry_words, kind_words, unset_hint
 
 ID = "access-token-invalid"
 
@@ -19,7 +19,7 @@ def check(f: Facts) -> Iterable[Finding]:
         what = f"CODEX_ACCESS_TOKEN ({token.fingerprint}) cannot work: {token.problem}"
         title = "CODEX_ACCESS_TOKEN is not a valid access token"
     elif token.expires_at is not None and token.expires_at <= f.now:
-        what = f"CODEX_ACCESS_TOKEN is an {kind_words(token.kind)} token ({token.fingerprint}) that {expiry_words(token, f.now)}"
+        what = f"CODEX_ACCESS_TOKEN is {a_or_an(kind_words(token.kind))} token ({token.fingerprint}) that {expiry_words(token, f.now)}"
         title = "CODEX_ACCESS_TOKEN has expired"
     else:
         return []

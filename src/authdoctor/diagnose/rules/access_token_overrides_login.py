@@ -17,6 +17,10 @@ def check(f: Facts) -> Iterable[Finding]:
     if access is None or stored is None or stored.kind in ("unreadable", "none"):
         return []
     token = f.res.interactive
+    if stored.fingerprint is not None and stored.fingerprint == token.fingerprint:
+        # The same token exported and stored (`codex login --with-access-token`):
+        # the override changes nothing.
+        return []
     trouble = ""
     if token.problem:
         trouble = " The token itself is unusable (see access-token-invalid), so every request fails."

@@ -16,6 +16,9 @@ def check(f: Facts) -> Iterable[Finding]:
     if key is None:
         return []
     interactive = f.res.interactive
+    if interactive.kind == "api-key" and interactive.fingerprint == f.res.exec.fingerprint:
+        # The stored login is the very same key: every run uses one credential.
+        return []
     if interactive.present:
         instead = f"instead of {describe_login(interactive, f.now)}"
     else:

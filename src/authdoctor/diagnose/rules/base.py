@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,6 +90,29 @@ def env_origin(ev: Evidence, name: str) -> Origin:
     if value is not None and value.source == "dotenv":
         return Origin(context="dotenv", text=f"{name}={REDACTED}", path=str(ev.dotenv.path), line=value.line)
     return Origin(context="environment", text=f"{name}={REDACTED}")
+
+
+def a_or_an(word: str) -> str:
+    """``an agent identity`` / ``a personal access token``."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def shell_quote(path: object) -> str:
+    """A path as it must appear in a command the person copies (home folders can hold spaces)."""
+    return shlex.quote(str(path))
+
+
+def from_dotenv(ev: Evidence, name: str) -> bool:
+    value = ev.env.get(name)
+    return value is not None and value.source == "dotenv"
+
+
+def remove_hint(ev: Evidence, name: str) -> str:
+    """How to get rid of a variable, wherever this process got it from."""
+    value = ev.env.get(name)
+    if value is not None and value.source == "dotenv":
+        return f"Delete line {value.line} ({name}=…) from {ev.dotenv.path}, which Codex loads at start-up, then restart Codex"
+    return unset_hint(name)
 
 
 def unset_hint(name: str) -> str:
