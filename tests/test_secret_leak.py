@@ -1,0 +1,178 @@
+"""Plant secrets in every source, run every command in every format, and find none of them.
+
+Besides the planted values, every output is searched for anything shaped like
+a credential (a JWT, an ``sk-`` key, an ``at-`` token, a refresh token), so the
+demo's own made-up tokens are covered too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from authdoctor import cli
+from authdoctor.sandbox import agent_identity_jwt, api_key, chatgpt_auth, personal_access_token, write_auth, write_private
+from authdoctor.secret import Secret
+from tests.conftest import clean_env
+
+SHAPES = [
+    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # a JWT
+    re.compile(r"sk-[A-Za-z0-9_-]{20,}"),
+    re.compile(r"\bat-[A-Za-z0-9_-]{20,}"),
+    re.compile(r"\brt_[A-Za-z0-9_-]{20,}"),
+]
+
+
+def _secret_word() -> str:
+    return "S3CRET" + secrets.token_hex(12)
+
+
+class Planted:
+    def __init__(self, tmp: Path) -> None:
+        now = datetime.now(UTC)
+        self.home = tmp / "home"
+        self.codex = self.home / ".codex"
+        self.codex.mkdir(parents=True)
+        auth = chatgpt_auth(now, api_key=api_key(), access_expires_in=-timedelta(days=30), last_refresh_ago=timedelta(days=40))
+        write_auth(self.codex, auth, mode=0o644)
+        self.url_password = _secret_word()
+        self.bearer = _secret_word()
+        write_private(
+            self.codex / "config.toml",
+            f'openai_base_url = "https://user:{self.url_password}@api.openai.com/v1?key={self.url_password}"\n'
+            f'forced_chatgpt_workspace_id = "ws-other"\n'
+            f'[model_providers.relay]\nbase_url = "https://relay.example"\nexperimental_bearer_token = "{self.bearer}"\n',
+        )
+        self.dotenv_key = api_key()
+        self.dotenv_token = personal_access_token()
+        write_private(
+            self.codex / ".env",
+            f"OPENAI_API_KEY={self.dotenv_key}\nCODEX_ACCESS_TOKEN={self.dotenv_token}\n"
+            f"OPENAI_BASE_URL=https://u:{self.url_password}@proxy.example\nNOT A LINE {self.bearer}\n",
+        )
+        self.env_access = agent_identity_jwt(now, expires_in=-timedelta(days=300))
+        self.env_api = api_key()
+        self.env_openai = api_key()
+        tokens = auth["tokens"]
+        self.values = [
+            tokens["id_token"], tokens["access_token"], tokens["refresh_token"], auth["OPENAI_API_KEY"],
+            self.url_password, self.bearer, self.dotenv_key, self.dotenv_token,
+            self.env_access, self.env_api, self.env_openai,
+        ]  # fmt: skip
+        # Distinctive pieces too: a JWT's payload and signature segments.
+        for jwt in (tokens["id_token"], tokens["access_token"], self.env_access):
+            self.values += jwt.split(".")[1:]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return clean_env(
+            self.home,
+            CODEX_ACCESS_TOKEN=self.env_access,
+            CODEX_API_KEY=self.env_api,
+            OPENAI_API_KEY=self.env_openai,
+            **extra,
+        )
+
+    def assert_clean(self, text: str, what: str) -> None:
+        for value in self.values:
+            assert value not in text, f"{what} leaks a planted secret"
+        for shape in SHAPES:
+            assert not shape.search(text), f"{what} contains something shaped like a credential: {shape.pattern}"
+
+
+@pytest.fixture
+def planted(tmp_path: Path) -> Planted:
+    return Planted(tmp_path)
+
+
+COMMANDS = [
+    ["check"],
+    ["check", "--json"],
+    ["check", "--verbose"],
+    ["check", "--json", "--verbose", "--strict"],
+    ["check", "--ascii", "--no-color"],
+    ["demo"],
+    ["demo", "--json"],
+    ["--help"],
+    ["check", "--help"],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
+def test_no_command_prints_a_secret(planted: Planted, args: list[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "authdoctor", *args],
+        env=planted.env(FORCE_COLOR="1"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    planted.assert_clean(proc.stdout, f"stdout of {args}")
+    planted.assert_clean(proc.stderr, f"stderr of {args}")
+
+
+def test_the_planted_setup_really_exercises_every_source(planted: Planted) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "authdoctor", "--json"], env=planted.env(), capture_output=True, text=True, timeout=60, check=False
+    )
+    ids = {f["id"] for f in json.loads(proc.stdout)["findings"]}
+    expected = {
+        "access-token-overrides-login", "access-token-invalid", "api-key-env-overrides-login",
+        "openai-api-key-ignored", "base-url-override", "dotenv-override", "auth-file-permissions",
+        "refresh-token-stale", "workspace-mismatch",
+    }  # fmt: skip
+    assert expected <= ids
+
+
+def test_unparsable_auth_json_holding_a_token_is_not_quoted(planted: Planted) -> None:
+    token = planted.values[2]
+    (planted.codex / "auth.json").write_text('{"tokens": {"refresh_token": "' + token + '", oops')
+    proc = subprocess.run(
+        [sys.executable, "-m", "authdoctor", "check", "--verbose"],
+        env=planted.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "auth.json cannot be read" in proc.stdout
+    planted.assert_clean(proc.stdout + proc.stderr, "unparsable auth.json report")
+
+
+def test_a_crash_message_holding_a_secret_is_scrubbed(
+    planted: Planted, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from authdoctor.commands import check
+
+    token = planted.env_access
+    Secret(token)  # as it would have been registered when read
+
+    def boom(*_: object) -> None:
+        raise ValueError(f"could not handle {token}")
+
+    monkeypatch.setattr(check, "build_report", boom)
+    for args in (["check", "--home", str(planted.home)], ["check", "--home", str(planted.home), "--verbose"]):
+        assert cli.main(args) == 2
+        captured = capsys.readouterr()
+        planted.assert_clean(captured.out + captured.err, f"crash output of {args}")
+
+
+def test_secret_repr_never_shows_the_value() -> None:
+    value = api_key()
+    s = Secret(value)
+    assert value not in repr(s)
+    assert value not in str(s)
+    assert value not in f"{s!r} {s}"
+    with pytest.raises(TypeError):
+        import pickle
+
+        pickle.dumps(s)
