@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,9 +96,17 @@ def a_or_an(word: str) -> str:
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
+_SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
+
+
 def shell_quote(path: object) -> str:
-    """A path as it must appear in a command the person copies (home folders can hold spaces)."""
-    return shlex.quote(str(path))
+    """A path as it must appear in a command the person copies (home folders can hold spaces).
+
+    Same result as ``shlex.quote``, without importing it (start-up time)."""
+    text = str(path)
+    if text and all(c in _SHELL_SAFE for c in text):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 def from_dotenv(ev: Evidence, name: str) -> bool:

@@ -95,8 +95,13 @@ def check(f: Facts) -> Iterable[Finding]:
     elif env is not None:
         steps.append("run `unset OPENAI_BASE_URL` and delete the line that sets it from your shell start-up files")
         commands.append(f"unset {K.OPENAI_BASE_URL}")
-    lead = "Unless you use a proxy on purpose, " if severity is Severity.WARNING else ""
-    summary = lead + ", and ".join(steps) + ", then restart Codex."
+    if severity is Severity.WARNING:
+        summary = "Unless you use a proxy on purpose, " + ", and ".join(steps) + ", then restart Codex."
+    else:
+        summary = (
+            ", and ".join(steps) + ", then restart Codex. If you meant to use the API, "
+            "sign in with an API key instead (`printenv OPENAI_API_KEY | codex login --with-api-key`)."
+        )
     return [
         Finding(
             id=ID,

@@ -38,7 +38,7 @@ def _broken(f: Facts) -> Finding:
         severity=Severity.ERROR,
         title=f"CODEX_HOME points to a path that {why.split(' (')[0]}",
         detail=(
-            f'CODEX_HOME is set to "{home.env_value}", which {why}. Codex refuses to start ("{codex_says}"), '
+            f'CODEX_HOME is set to "{home.env_value}", which {why}. Codex refuses to start (`{codex_says}`), '
             "so every command fails before it even looks for a login."
         ),
         origins=(env_origin(f.ev, K.CODEX_HOME),),

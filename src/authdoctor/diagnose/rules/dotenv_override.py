@@ -13,15 +13,16 @@ ID = "dotenv-override"
 
 def check(f: Facts) -> Iterable[Finding]:
     dotenv = f.ev.dotenv
-    changing = [e for e in dotenv.entries if e.applies and e.differs_from_shell]
+    # Codex sets the keys line by line, so the last line for a key wins.
+    last = {e.key: e for e in dotenv.entries if e.applies}
+    changing = sorted((e for e in last.values() if e.differs_from_shell), key=lambda e: e.line)
     if not changing:
         return []
     ignored = sorted({e.key for e in dotenv.entries if not e.applies})
-    # The last line for a key wins, as in dotenvy.
-    last = {e.key: e for e in changing}
     # For the variables authdoctor watches it knows whether the shell had a value.
-    replaced = sorted(k for k in last if (v := f.ev.env.get(k)) is not None and v.source == "dotenv" and v.shell_value_overridden)
-    others = sorted(k for k in last if k not in replaced)
+    keys = sorted(e.key for e in changing)
+    replaced = [k for k in keys if (v := f.ev.env.get(k)) is not None and v.source == "dotenv" and v.shell_value_overridden]
+    others = [k for k in keys if k not in replaced]
     effects: list[str] = []
     if replaced:
         effects.append(f"It replaces the value your shell gives {', '.join(replaced)}")

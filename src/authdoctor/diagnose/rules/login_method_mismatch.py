@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
-from authdoctor.diagnose.rules.base import Facts, Rule, kind_words, source_words
+from authdoctor.diagnose.rules.base import Facts, Rule, env_origin, kind_words, remove_hint, source_words
 
 ID = "login-method-mismatch"
 
@@ -28,21 +28,37 @@ def check(f: Facts) -> Iterable[Finding]:
         want = "an API key"
     else:
         return []
+    config = f.ev.config
+    origins = [Origin(context="config", text=f'forced_login_method = "{forced}"', path=str(config.path))]
+    login_cmd = "codex login" if forced == "chatgpt" else "printenv OPENAI_API_KEY | codex login --with-api-key"
+    if cred.source.startswith("env:"):
+        var = cred.source[len("env:") :]
+        origins.append(env_origin(f.ev, var))
+        consequence = (
+            f"It then deletes whatever login is stored, and because {var} lives in your environment, "
+            "signing in again loops back to the same message."
+        )
+        summary = (
+            f"{remove_hint(f.ev, var)}. Then sign in with {want} (`{login_cmd}`) if Codex logged you out. "
+            f"Leave forced_login_method alone if your administrator set it."
+        )
+    else:
+        consequence = "It then deletes the stored login, so Codex keeps asking you to sign in."
+        summary = (
+            f"Sign in with {want} (`{login_cmd}`), or remove forced_login_method from {config.path} "
+            "if it was not set by your administrator."
+        )
     return [
         Finding(
             id=ID,
             severity=Severity.ERROR,
             title=f'forced_login_method = "{forced}" rejects your {kind_words(cred.kind)} credential',
             detail=(
-                f"{f.ev.config.path} requires {want}, but Codex would use the {kind_words(cred.kind)} credential from "
-                f'{source_words(cred)}. At start-up Codex prints "{message}" and deletes the stored login, '
-                "so signing in the other way loops."
+                f"{config.path} requires {want}, but Codex would use the {kind_words(cred.kind)} credential from "
+                f'{source_words(cred)}. At start-up Codex prints "{message}" {consequence}'
             ),
-            origins=(Origin(context="config", text=f'forced_login_method = "{forced}"', path=str(f.ev.config.path)),),
-            fix=Fix(
-                summary=f"Sign in with {want} (`codex login{'' if forced == 'chatgpt' else ' --with-api-key'}`), or remove "
-                f"forced_login_method from {f.ev.config.path} if it was not set by your administrator."
-            ),
+            origins=tuple(origins),
+            fix=Fix(summary=summary),
         )
     ]
 

@@ -7,15 +7,22 @@ from collections.abc import Iterable
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Severity
 from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origin
+from authdoctor.secret import fingerprint
 
 ID = "openai-api-key-ignored"
 
 
 def check(f: Facts) -> Iterable[Finding]:
-    if f.ev.var(K.OPENAI_API_KEY) is None:
+    value = f.ev.var(K.OPENAI_API_KEY)
+    if value is None:
         return []
     # A provider that names it in env_key sends it on every request: in use.
     if any(p.env_key == K.OPENAI_API_KEY for p in f.ev.config.providers.values()):
+        return []
+    # `printenv OPENAI_API_KEY | codex login --with-api-key` (the documented way)
+    # stores the very same key: the variable is redundant, not misleading.
+    same = fingerprint(value.value.reveal().strip())
+    if any(c.kind == "api-key" and c.fingerprint == same for c in (f.res.interactive, f.res.exec)):
         return []
     winner = f.res.interactive
     using = f"Codex uses {describe_login(winner, f.now)}" if winner.present else "Codex is not logged in"
@@ -39,4 +46,4 @@ def check(f: Facts) -> Iterable[Finding]:
     ]
 
 
-RULE = Rule(ID, check, "OPENAI_API_KEY is unset or used by a provider's env_key")
+RULE = Rule(ID, check, "OPENAI_API_KEY is unset, used by a provider's env_key, or the key Codex signs in with")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from authdoctor.codex import knowledge as K
 from authdoctor.codex.tokens import describe_age
@@ -24,20 +25,23 @@ def check(f: Facts) -> Iterable[Finding]:
         return []
     if stored.last_refresh is not None and now - stored.last_refresh <= K.TOKEN_REFRESH_INTERVAL:
         return []
-    age = (
-        f"was last refreshed {describe_age((now - stored.last_refresh).total_seconds())} ago"
-        if stored.last_refresh
-        else "has no last_refresh time"
-    )
+    if stored.last_refresh is not None:
+        age = (
+            f"was last refreshed {describe_age((now - stored.last_refresh).total_seconds())} ago, "
+            f"longer than the {K.TOKEN_REFRESH_INTERVAL.days}-day refresh interval of Codex"
+        )
+    else:
+        age = "records no last refresh at all, so nothing shows it was refreshed recently"
+    login = describe_login(replace(stored, last_refresh=None), now)
     return [
         Finding(
             id=ID,
             severity=Severity.WARNING,
             title="The stored ChatGPT login has probably gone stale",
             detail=(
-                f"The access token of {describe_login(stored, now)} {expiry_words(stored, now)} and the login {age}, "
-                f"longer than Codex's {K.TOKEN_REFRESH_INTERVAL.days}-day refresh interval. The refresh token may have "
-                "expired or been used elsewhere; if Codex shows `Failed to refresh token: 401 Unauthorized`, it has."
+                f"The access token of {login} {expiry_words(stored, now)}, and the login {age}. "
+                "Codex will try to refresh it on the next request, but the refresh token may have expired meanwhile "
+                "or been used up by another copy of this login; if Codex shows `Failed to refresh token: 401 Unauthorized`, it has."
             ),
             fix=Fix(
                 summary="Start Codex once; if it reports a refresh failure, run `codex logout && codex login`. "

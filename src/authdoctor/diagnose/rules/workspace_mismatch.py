@@ -3,45 +3,73 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
-from authdoctor.diagnose.rules.base import Facts, Rule, describe_login
+from authdoctor.diagnose.precedence import Credential
+from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origin
 
 ID = "workspace-mismatch"
 
 _CHECKED_KINDS = frozenset({"chatgpt", "chatgpt-host-managed", "agent-identity"})
 
 
+def _workspace(f: Facts, cred: Credential) -> str | None:
+    """The account Codex compares: the id_token's chatgpt_account_id for ChatGPT logins
+    (not tokens.account_id), the token's own claim for an agent identity."""
+    auth = f.ev.auth_file
+    if cred.kind in ("chatgpt", "chatgpt-host-managed") and cred.source == f"file:{auth.path}" and auth.login is not None:
+        claims = auth.login.id_claims
+        return claims.account_id if claims else None
+    return cred.account_id
+
+
+def _toml(ids: tuple[str, ...]) -> str:
+    quoted = [f'"{i}"' for i in ids]
+    return quoted[0] if len(quoted) == 1 else f"[{', '.join(quoted)}]"
+
+
 def check(f: Facts) -> Iterable[Finding]:
     allowed = f.ev.config.forced_workspace_ids
-    cred = f.res.interactive
+    # Codex checks the workspace at start-up on the credential it loads with
+    # CODEX_API_KEY enabled; an API key is exempt from the check.
+    cred = f.res.exec
     # Personal access tokens are checked against the workspace through a
     # network call; offline we cannot know their account, so we stay quiet.
     if not allowed or not cred.present or cred.kind not in _CHECKED_KINDS:
         return []
-    if cred.account_id in allowed:
+    account = _workspace(f, cred)
+    if account in allowed:
         return []
     ids = ", ".join(allowed)
-    if cred.account_id is None:
+    if account is None:
         actual = "has no workspace identifier"
         message = f"Login is restricted to workspace(s) {ids}, but current credentials lack a workspace identifier. Logging out."
     else:
-        actual = f"belongs to workspace {cred.account_id}"
-        message = f"Login is restricted to workspace(s) {ids}, but current credentials belong to {cred.account_id}. Logging out."
+        actual = f"belongs to workspace {account}"
+        message = f"Login is restricted to workspace(s) {ids}, but current credentials belong to {account}. Logging out."
+    config = f.ev.config
+    origins = [Origin(context="config", text=f"forced_chatgpt_workspace_id = {_toml(allowed)}", path=str(config.path))]
+    if cred.source.startswith("env:"):
+        origins.append(env_origin(f.ev, cred.source[len("env:") :]))
+        fix = (
+            f"Use a token issued for the allowed workspace in {cred.source[len('env:') :]}, or unset it and run `codex login`; "
+            "fix forced_chatgpt_workspace_id if it is wrong."
+        )
+    else:
+        fix = "Run `codex login` and pick the allowed workspace in the browser, or fix forced_chatgpt_workspace_id if it is wrong."
     return [
         Finding(
             id=ID,
             severity=Severity.ERROR,
             title="Your login belongs to a workspace this configuration does not allow",
             detail=(
-                f"{f.ev.config.path} restricts Codex to workspace {ids}, but {describe_login(cred, f.now)} {actual}. "
-                f'Codex prints "{message}" and deletes the stored login.'
+                f"{config.path} restricts Codex to workspace{'s' if len(allowed) > 1 else ''} {ids}, but "
+                f"{describe_login(replace(cred, last_refresh=None), f.now)} {actual}. "
+                f'Codex prints "{message}" and deletes the stored login, so every sign-in to another workspace is undone.'
             ),
-            origins=(Origin(context="config", text=f"forced_chatgpt_workspace_id = {list(allowed)!r}", path=str(f.ev.config.path)),),
-            fix=Fix(
-                summary="Run `codex login` and pick the allowed workspace in the browser, "
-                "or fix forced_chatgpt_workspace_id if it is wrong."
-            ),
+            origins=tuple(origins),
+            fix=Fix(summary=fix),
         )
     ]
 
