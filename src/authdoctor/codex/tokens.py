@@ -58,8 +58,15 @@ def _b64url_json(segment: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         obj = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
-        raise MalformedToken("a JWT segment is not base64url-encoded JSON") from exc
+    except (binascii.Error, ValueError):
+        # ValueError covers non-ASCII text, invalid UTF-8 and bad JSON.  The
+        # cause is dropped (``from None``): a JSONDecodeError carries the
+        # decoded payload and a UnicodeDecodeError quotes its bytes, and a
+        # --verbose traceback would print the chain.
+        raise MalformedToken("a JWT segment is not base64url-encoded JSON") from None
+    except RecursionError:
+        # Deeply nested JSON ("[[[[…") exhausts the parser's stack.
+        raise MalformedToken("a JWT segment nests JSON too deeply") from None
     if not isinstance(obj, dict):
         raise MalformedToken("a JWT segment is not a JSON object")
     return obj
@@ -81,8 +88,10 @@ def _str(value: object) -> str | None:
 def decode_claims(token: str) -> Claims:
     """Decode a JWT's payload without verifying it.  Raises :class:`MalformedToken`."""
     parts = token.strip().split(".")
-    if len(parts) != 3 or not all(parts[:2]):
+    if len(parts) != 3:
         raise MalformedToken(f"a JWT has 3 dot-separated parts, this value has {len(parts)}")
+    if not all(parts[:2]):
+        raise MalformedToken("a JWT's header and payload parts must not be empty")
     _b64url_json(parts[0])
     payload = _b64url_json(parts[1])
     auth = payload.get(K.AUTH_CLAIMS)

@@ -6,7 +6,8 @@ and the run goes on with an empty result for that family.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from authdoctor.codex import knowledge as K
@@ -18,8 +19,10 @@ from authdoctor.collect.dotenv import collect_dotenv
 from authdoctor.collect.environment import collect_environment
 from authdoctor.collect.evidence import (
     AuthFileEvidence,
+    CodexHomeEvidence,
     ConfigEvidence,
     DotenvEvidence,
+    EnvValue,
     Evidence,
     GathererFailure,
     KeyringEvidence,
@@ -44,13 +47,14 @@ def collect(host: Host) -> Evidence:
             failures.append(GathererFailure(name, scrub(f"{type(exc).__name__}: {exc}")))
             return fallback()
 
-    home = collect_codex_home(host)
+    home = guarded("CODEX_HOME", lambda: collect_codex_home(host), lambda: _codex_home_fallback(host))
     auth_path = home.path / K.AUTH_FILENAME
     auth = guarded("auth.json", lambda: collect_auth_file(host, home.path), lambda: AuthFileEvidence(auth_path, False))
     config = guarded("config.toml", lambda: collect_config(host, home.path), lambda: ConfigEvidence(home.path / K.CONFIG_FILENAME, False))
     dotenv = guarded(".env", lambda: collect_dotenv(host, home.path), lambda: DotenvEvidence(home.path / K.DOTENV_FILENAME, False))
     keyring = guarded("keyring", lambda: collect_keyring(host, home, config), lambda: KeyringEvidence(probed=False))
-    env = collect_environment(host, dotenv)
+    no_env: Mapping[str, EnvValue] = {}
+    env = guarded("environment", lambda: collect_environment(host, dotenv), lambda: no_env)
     default_auth = None
     if home.from_env and home.default_path is not None and home.default_path != home.path:
         # Needed to tell "you are logged in, but in another home".
@@ -75,3 +79,12 @@ def collect(host: Host) -> Evidence:
         codex_version=install.version,
         failures=tuple(failures),
     )
+
+
+def _codex_home_fallback(host: Host) -> CodexHomeEvidence:
+    """Where Codex would look when resolving CODEX_HOME itself failed: say so rather than guess."""
+    default = host.home / K.DEFAULT_HOME_DIRNAME
+    raw = host.getenv(K.CODEX_HOME)
+    if raw:
+        return CodexHomeEvidence(path=Path(raw), from_env=True, env_value=raw, problem="unreadable", default_path=default)
+    return CodexHomeEvidence(path=default, from_env=False, env_value=None, default_path=default)

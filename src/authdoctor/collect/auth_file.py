@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,8 @@ from authdoctor.codex.tokens import MalformedToken, decode_claims, try_decode
 from authdoctor.collect.evidence import AuthFileEvidence, Problem, StoredLogin
 from authdoctor.host import Host
 from authdoctor.secret import Secret
+
+_BOM = "\ufeff"
 
 
 def collect_auth_file(host: Host, codex_home: Path) -> AuthFileEvidence:
@@ -51,14 +54,90 @@ def parse_auth_bytes(data: bytes) -> StoredLogin | Problem:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Problem("unparsable", f"it is not UTF-8 text (bad byte at offset {exc.start})")
+    if text.startswith(_BOM):
+        # serde_json (what Codex parses with) rejects a byte-order mark, which
+        # some Windows editors add when saving.
+        return Problem("unparsable", "it starts with a UTF-8 byte-order mark (BOM), which Codex's JSON parser rejects")
     if not text.strip():
         return Problem("unparsable", "it is empty")
     try:
-        payload = json.loads(text)
+        payload = json.loads(text, object_pairs_hook=_JsonObject.from_pairs)
     except json.JSONDecodeError as exc:
         # Position only: the message of JSONDecodeError can quote content.
         return Problem("unparsable", f"it is not valid JSON (line {exc.lineno}, column {exc.colno})")
+    except RecursionError:
+        return Problem("unparsable", "it nests JSON too deeply to be a Codex login")
     return parse_login(payload)
+
+
+class _JsonObject(dict[str, object]):
+    """A JSON object that remembers which keys it saw twice (json keeps the last one)."""
+
+    duplicates: tuple[str, ...] = ()
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, object]]) -> _JsonObject:
+        obj = cls(pairs)
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            dups: set[str] = set()
+            for key, _ in pairs:
+                (dups if key in seen else seen).add(key)
+            obj.duplicates = tuple(sorted(dups))
+        return obj
+
+
+def _duplicate(obj: dict[str, object], where: str) -> Problem | None:
+    """serde rejects a struct field given twice; unknown fields may repeat."""
+    dups = [k for k in getattr(obj, "duplicates", ()) if k in _KNOWN_FIELDS]
+    if not dups:
+        return None
+    return Problem("unparsable", f"`{where}{dups[0]}` appears twice, which Codex rejects")
+
+
+# Fields of AuthDotJson and TokenData (Codex 0.169.0): only these must be unique.
+_KNOWN_FIELDS = frozenset(
+    {
+        "auth_mode",
+        "OPENAI_API_KEY",
+        "tokens",
+        "last_refresh",
+        "agent_identity",
+        "personal_access_token",
+        "bedrock_api_key",
+        "bedrock_access_keys",
+        "id_token",
+        "access_token",
+        "refresh_token",
+        "account_id",
+    }
+)
+# `auth_mode` values Codex 0.169.0 accepts beyond knowledge.AUTH_MODES (see the
+# oracle notes, docs/codex-0.169.0-oracle.md §6); belongs in knowledge.py.
+_MODE_BEDROCK_ACCESS_KEYS = "bedrockAccessKeys"
+_AUTH_MODES = (*K.AUTH_MODES, *((_MODE_BEDROCK_ACCESS_KEYS,) if _MODE_BEDROCK_ACCESS_KEYS not in K.AUTH_MODES else ()))
+_MAX_QUOTED_MODE = 24  # the longest real mode, "personalAccessToken", has 19
+# Required members of the persisted Agent Identity record (`email` is optional).
+_AGENT_RECORD_FIELDS = ("agent_runtime_id", "agent_private_key", "account_id", "chatgpt_user_id", "plan_type", "chatgpt_account_is_fedramp")
+
+
+def _str_members(raw: object, field: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str] | Problem:
+    """An object whose ``required`` members are strings (``optional`` ones string or null)."""
+    if not isinstance(raw, dict):
+        return Problem("unparsable", f"`{field}` must be an object")
+    out: dict[str, str] = {}
+    for key in required:
+        value = raw.get(key)
+        if not isinstance(value, str):
+            return Problem("unparsable", f"`{field}.{key}` is missing or not a string, so Codex cannot read the file")
+        out[key] = value
+    for key in optional:
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            return Problem("unparsable", f"`{field}.{key}` must be a string")
+        if isinstance(value, str):
+            out[key] = value
+    return out
 
 
 def _opt_str(obj: dict[str, object], key: str) -> str | Problem | None:
@@ -68,29 +147,47 @@ def _opt_str(obj: dict[str, object], key: str) -> str | Problem | None:
     return Problem("unparsable", f"`{key}` must be a string, not {type(value).__name__}")
 
 
-def _parse_time(raw: object) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
+# What chrono's ``DateTime<Utc>`` deserialiser accepts (checked against Codex
+# 0.169.0): a date, a `T`, `t` or space, a time with optional fraction, and an
+# offset `Z`/`z`, `±hh:mm` or `±hhmm`.  Anything else -- a date alone, a time
+# without an offset -- makes serde fail, and with it the whole auth.json.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:?\d{2})")
+
+
+def _parse_time(raw: str) -> datetime | None:
+    """An RFC 3339 timestamp, or None when Codex could not read it either."""
+    if not _RFC3339.fullmatch(raw):
         return None
     try:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(raw[:-1] + "+00:00" if raw[-1] in "Zz" else raw)
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC) if when.tzinfo else None
 
 
 def parse_login(payload: object) -> StoredLogin | Problem:
     """Turn an ``AuthDotJson`` object into a :class:`StoredLogin` (or say why Codex cannot)."""
     if not isinstance(payload, dict):
         return Problem("unparsable", f"it holds a JSON {type(payload).__name__}, not an object")
+    dup = _duplicate(payload, "")
+    if dup is not None:
+        return dup
     auth_mode = payload.get("auth_mode")
-    if auth_mode is not None and auth_mode not in K.AUTH_MODES:
-        return Problem("unparsable", f"auth_mode {auth_mode!r} is not a mode Codex {K.CHECKED_AGAINST} knows")
+    if auth_mode is not None and not isinstance(auth_mode, str):
+        return Problem("unparsable", f"`auth_mode` must be a string, not {type(auth_mode).__name__}")
+    if auth_mode is not None and auth_mode not in _AUTH_MODES:
+        # A typo is worth quoting; something long may be a pasted credential.
+        shown = repr(auth_mode) if len(auth_mode) <= _MAX_QUOTED_MODE else f"of {len(auth_mode)} characters"
+        return Problem("unparsable", f"auth_mode {shown} is not a mode Codex {K.CHECKED_AGAINST} knows")
     fields: dict[str, str | None] = {}
     for key in ("OPENAI_API_KEY", "personal_access_token", "last_refresh"):
         value = _opt_str(payload, key)
         if isinstance(value, Problem):
             return value
         fields[key] = value
+    last_refresh = _parse_time(fields["last_refresh"]) if fields["last_refresh"] is not None else None
+    if fields["last_refresh"] is not None and last_refresh is None:
+        return Problem("unparsable", "`last_refresh` is not an RFC 3339 timestamp with a time zone, so Codex cannot read the file")
 
     agent_raw = payload.get("agent_identity")
     agent_identity: Secret | None = None
@@ -102,14 +199,29 @@ def parse_login(payload: object) -> StoredLogin | Problem:
         private_key = agent_raw.get("agent_private_key")
         if isinstance(private_key, str):
             Secret(private_key)
+        missing = [k for k in _AGENT_RECORD_FIELDS if agent_raw.get(k) is None]
+        if missing:
+            return Problem("unparsable", f"the `agent_identity` record lacks {', '.join(missing)}, so Codex cannot read the file")
         agent_identity = Secret(json.dumps(agent_raw, sort_keys=True))
     elif agent_raw is not None:
         return Problem("unparsable", "`agent_identity` has an unexpected shape")
 
     bedrock_raw = payload.get("bedrock_api_key")
     bedrock: Secret | None = None
-    if isinstance(bedrock_raw, dict) and isinstance(bedrock_raw.get("api_key"), str):
-        bedrock = Secret(str(bedrock_raw["api_key"]))
+    if bedrock_raw is not None:
+        members = _str_members(bedrock_raw, "bedrock_api_key", ("api_key", "region"))
+        if isinstance(members, Problem):
+            return members
+        bedrock = Secret(members["api_key"])
+    access_keys_raw = payload.get("bedrock_access_keys")
+    access_keys: Secret | None = None
+    if access_keys_raw is not None:
+        members = _str_members(access_keys_raw, "bedrock_access_keys", ("access_key_id", "secret_access_key"), ("session_token", "region"))
+        if isinstance(members, Problem):
+            return members
+        if "session_token" in members:
+            Secret(members["session_token"])
+        access_keys = Secret(members["secret_access_key"])
 
     incomplete: list[str] = []
     tokens = payload.get("tokens")
@@ -119,6 +231,9 @@ def parse_login(payload: object) -> StoredLogin | Problem:
     if tokens is not None:
         if not isinstance(tokens, dict):
             return Problem("unparsable", "`tokens` must be an object")
+        dup = _duplicate(tokens, "tokens.")
+        if dup is not None:
+            return dup
         for key in ("id_token", "access_token", "refresh_token"):
             if key not in tokens:
                 return Problem("unparsable", f"`tokens.{key}` is missing, so Codex cannot read the login")
@@ -126,7 +241,9 @@ def parse_login(payload: object) -> StoredLogin | Problem:
                 return Problem("unparsable", f"`tokens.{key}` must be a string")
         id_token, access_token, refresh_token = (Secret(str(tokens[k])) for k in ("id_token", "access_token", "refresh_token"))
         raw_account = tokens.get("account_id")
-        account_id = raw_account if isinstance(raw_account, str) and raw_account else None
+        if raw_account is not None and not isinstance(raw_account, str):
+            return Problem("unparsable", "`tokens.account_id` must be a string")
+        account_id = raw_account or None
         try:
             # Codex parses the id_token's claims while deserialising; a broken
             # one makes the whole file unreadable to it.
@@ -147,6 +264,8 @@ def parse_login(payload: object) -> StoredLogin | Problem:
         resolved = K.MODE_PAT
     elif bedrock is not None:
         resolved = K.MODE_BEDROCK
+    elif access_keys is not None:
+        resolved = _MODE_BEDROCK_ACCESS_KEYS
     elif api_key is not None:
         resolved = K.MODE_APIKEY
     else:
@@ -169,6 +288,8 @@ def parse_login(payload: object) -> StoredLogin | Problem:
         incomplete.append("personal_access_token is missing")
     if resolved == K.MODE_BEDROCK and not bedrock:
         incomplete.append("bedrock_api_key is missing")
+    if resolved == _MODE_BEDROCK_ACCESS_KEYS and not access_keys:
+        incomplete.append("bedrock_access_keys is missing")
 
     agent_claims = try_decode(agent_identity) if isinstance(agent_raw, str) else None
     return StoredLogin(
@@ -179,12 +300,13 @@ def parse_login(payload: object) -> StoredLogin | Problem:
         access_token=access_token,
         refresh_token=refresh_token,
         account_id=account_id or (id_claims.account_id if id_claims else None),
-        last_refresh=_parse_time(fields["last_refresh"]),
+        last_refresh=last_refresh,
         id_claims=id_claims,
         access_claims=access_claims,
         agent_identity=agent_identity,
         agent_claims=agent_claims,
         personal_access_token=pat,
         bedrock_api_key=bedrock,
+        bedrock_access_keys=access_keys,
         incomplete=tuple(incomplete),
     )

@@ -29,12 +29,17 @@ def parse_config(path: Path, data: bytes) -> ConfigEvidence:
     import tomllib  # only paid for when a config file exists
 
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
+        source = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return ConfigEvidence(path, True, Problem("unparsable", f"it is not UTF-8 text (bad byte at offset {exc.start})"))
+    try:
+        # Codex's `toml` crate skips a leading byte-order mark; tomllib does not.
+        doc = tomllib.loads(source.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
-        # tomllib messages give a position and never quote values.
+        # tomllib messages give a position and quote at most one character.
         return ConfigEvidence(path, True, Problem("unparsable", f"it is not valid TOML: {exc}"))
+    except RecursionError:
+        return ConfigEvidence(path, True, Problem("unparsable", "it is not valid TOML: values are nested too deeply"))
 
     problems: list[str] = []
 
@@ -78,6 +83,9 @@ def parse_config(path: Path, data: bytes) -> ConfigEvidence:
                 env_key=env_key if isinstance(env_key, str) and env_key else None,
                 requires_openai_auth=requires if isinstance(requires, bool) else None,
             )
+    # Read before the problem is put together, so their type errors are in it.
+    base_url = text("openai_base_url")
+    model_provider = text("model_provider")
     problem = Problem("invalid-value", "; ".join(problems)) if problems else None
     return ConfigEvidence(
         path=path,
@@ -87,7 +95,7 @@ def parse_config(path: Path, data: bytes) -> ConfigEvidence:
         store_mode_raw=store_raw,
         forced_login_method=forced_method if forced_method in K.FORCED_LOGIN_METHODS else None,
         forced_workspace_ids=workspaces,
-        openai_base_url=text("openai_base_url"),
-        model_provider=text("model_provider"),
+        openai_base_url=base_url,
+        model_provider=model_provider,
         providers=providers,
     )

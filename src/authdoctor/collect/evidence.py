@@ -54,6 +54,7 @@ class StoredLogin:
     personal_access_token: Secret | None = None
     bedrock_api_key: Secret | None = None
     incomplete: tuple[str, ...] = ()
+    bedrock_access_keys: Secret | None = None  # the secret access key ("bedrockAccessKeys" mode)
 
 
 @dataclass(frozen=True)

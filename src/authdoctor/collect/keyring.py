@@ -12,7 +12,10 @@ def collect_keyring(host: Host, codex_home: CodexHomeEvidence, config: ConfigEvi
         # The file store never consults the keyring, so neither do we: probing
         # costs time and may wake a keychain daemon.
         return KeyringEvidence(probed=False)
-    account = K.keyring_account(str(codex_home.path))
+    # compute_store_key canonicalises the home (falling back to the path as
+    # given when that fails).  An explicit CODEX_HOME is already canonical; the
+    # default ~/.codex is not when the home directory is reached via a symlink.
+    account = K.keyring_account(str(host.realpath(codex_home.path)))
     secrets_file = codex_home.path / "secrets" / "codex_auth.age"
     secrets_exists = host.stat(secrets_file) is not None
     if host.keyring is None:

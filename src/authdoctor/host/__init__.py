@@ -107,7 +107,7 @@ class Host:
         with path.open("rb") as fh:
             data = fh.read(limit + 1)
         if len(data) > limit:
-            raise ValueError(f"it is larger than {limit // (1024 * 1024)} MiB, which no real Codex file is")
+            raise ValueError(f"it is larger than {_size(limit)}, which no real Codex file is")
         return data
 
     def stat(self, path: Path, *, follow: bool = True) -> os.stat_result | None:
@@ -128,6 +128,8 @@ class Host:
         """Run a program with no terminal and stdin closed, killing its whole group on timeout."""
         import subprocess  # only commands that run programs pay for it
 
+        if not argv:
+            return RunResult(None, b"", b"", error="no program to run")
         try:
             proc = subprocess.Popen(  # noqa: S603 - argv is built by us, never by a shell
                 list(argv),
@@ -140,13 +142,38 @@ class Host:
             )
         except OSError as exc:
             return RunResult(None, b"", b"", error=f"could not start {argv[0]}: {exc.strerror or exc}")
+        except ValueError:
+            # An argument or environment value with a NUL byte; never echo it.
+            return RunResult(None, b"", b"", error=f"could not start {argv[0]}: an argument or variable contains a NUL byte")
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            out, err = proc.communicate()
+            try:
+                out, err = proc.communicate(timeout=_DRAIN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                # A descendant left the process group (setsid, a daemon) and
+                # still holds our pipes: stop waiting for it.
+                for stream in (proc.stdout, proc.stderr):
+                    if stream is not None:
+                        stream.close()
+                proc.wait()
+                out, err = b"", b""
             return RunResult(None, out, err, timed_out=True)
         return RunResult(proc.returncode, out, err)
+
+
+# After a timeout kill, how long to wait for the pipes to reach end of file.
+_DRAIN_TIMEOUT = 1.0
+
+
+def _size(limit: int) -> str:
+    mib = 1024 * 1024
+    if limit >= mib and limit % mib == 0:
+        return f"{limit // mib} MiB"
+    if limit >= 1024 and limit % 1024 == 0:
+        return f"{limit // 1024} KiB"
+    return f"{limit} bytes"
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

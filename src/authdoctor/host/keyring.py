@@ -14,7 +14,6 @@ the D-Bus Secret Service with the kernel keyutils as a cache.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,8 @@ if TYPE_CHECKING:
 
 SERVICE = "Codex Auth"
 PROBE_TIMEOUT = 2.0
+# `security` exits with errSecItemNotFound (-25300) truncated to a byte.
+SECURITY_ITEM_NOT_FOUND = 44
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,32 @@ class MacKeychainProbe:
     """``security find-generic-password`` without ``-w`` reads attributes only: no prompt."""
 
     def probe(self, host: Host, account: str) -> KeyringStatus:
-        import shutil
-
-        security = shutil.which("security") or "/usr/bin/security"
+        # The Host's PATH, not this process's: the Host says what is installed.
+        security = _which(host, "security") or "/usr/bin/security"
         default = host.run([security, "default-keychain"], timeout=PROBE_TIMEOUT)
+        if default.error is not None:
+            return KeyringStatus("macOS Keychain", False, None, "the `security` tool could not be run, so the keychain was not checked")
+        if default.timed_out:
+            return KeyringStatus("macOS Keychain", True, None, "the keychain did not answer within 2 s (locked?)")
         if default.returncode != 0:
             return KeyringStatus("macOS Keychain", False, None, "no default keychain is configured for this user")
         found = host.run([security, "find-generic-password", "-s", SERVICE, "-a", account], timeout=PROBE_TIMEOUT)
         if found.timed_out:
             return KeyringStatus("macOS Keychain", True, None, "the keychain did not answer within 2 s (locked?)")
-        return KeyringStatus("macOS Keychain", True, found.returncode == 0)
+        if found.returncode == 0:
+            return KeyringStatus("macOS Keychain", True, True)
+        if found.returncode == SECURITY_ITEM_NOT_FOUND:
+            return KeyringStatus("macOS Keychain", True, False)
+        # A locked keychain, "user interaction is not allowed", …: the entry may exist.
+        return KeyringStatus("macOS Keychain", True, None, f"`security find-generic-password` failed with exit code {found.returncode}")
+
+
+def _which(host: Host, name: str) -> str | None:
+    """``name`` on the Host's PATH.  shutil.which would fall back to this process's PATH."""
+    import shutil
+
+    path = host.env.get("PATH")
+    return shutil.which(name, path=path) if path else None
 
 
 class WindowsCredentialProbe:
@@ -100,9 +117,8 @@ class LinuxSecretServiceProbe:
             note = "no D-Bus session bus, so no Secret Service (GNOME Keyring or KWallet) can be reached"
             return KeyringStatus(None, False, True if in_kernel else None, note)
         import re
-        import shutil
 
-        gdbus = shutil.which("gdbus", path=host.env.get("PATH"))
+        gdbus = _which(host, "gdbus")
         if gdbus is None:
             return KeyringStatus(
                 "Secret Service", True, True if in_kernel else None, "gdbus is not installed, so the entry could not be looked up"
@@ -159,10 +175,13 @@ class NoKeyringProbe:
 
 
 def default_keyring_probe(platform: str = sys.platform) -> KeyringProbe:
+    """The probe for the OS Codex runs on, chosen by the platform string alone."""
     if platform == "darwin":
         return MacKeychainProbe()
     if platform.startswith("win"):
         return WindowsCredentialProbe()
-    if platform.startswith(("linux", "freebsd", "openbsd")) or os.name == "posix":
+    # Codex builds a Secret Service backend for Linux, FreeBSD and OpenBSD only
+    # (sys.platform "linux", "freebsd14", "openbsd7", …).
+    if platform.startswith(("linux", "freebsd", "openbsd")):
         return LinuxSecretServiceProbe()
     return NoKeyringProbe()
