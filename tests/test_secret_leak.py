@@ -128,7 +128,7 @@ def test_the_planted_setup_really_exercises_every_source(planted: Planted) -> No
     expected = {
         "access-token-overrides-login", "access-token-invalid", "api-key-env-overrides-login",
         "openai-api-key-ignored", "base-url-override", "dotenv-override", "auth-file-permissions",
-        "refresh-token-stale", "workspace-mismatch",
+        "refresh-token-stale",
     }  # fmt: skip
     assert expected <= ids
 

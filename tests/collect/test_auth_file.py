@@ -140,8 +140,10 @@ def test_agent_identity_of_another_type_is_unparsable() -> None:  # oracle
     assert "unexpected shape" in _problem({"auth_mode": "agentIdentity", "agent_identity": 5}).message
 
 
-def test_agent_identity_mode_without_identity_is_incomplete() -> None:
-    assert _login({"auth_mode": "agentIdentity"}).incomplete == ("agent_identity is missing",)
+def test_agent_identity_mode_without_identity_is_refused() -> None:  # oracle: "missing agent identity auth material"
+    login = _login({"auth_mode": "agentIdentity"})
+    assert login.refused == "agent_identity is missing"
+    assert login.incomplete == ()
 
 
 def test_personal_access_token_without_auth_mode() -> None:
@@ -156,7 +158,9 @@ def test_personal_access_token_without_auth_mode() -> None:
 def test_empty_personal_access_token_still_selects_the_mode() -> None:  # oracle: "present (even "")"
     login = _login({"personal_access_token": "", "OPENAI_API_KEY": api_key()})
     assert login.resolved_mode == K.MODE_PAT
-    assert login.incomplete == ("personal_access_token is missing",)
+    # Codex still sends "" to whoami, so it is not refused -- just useless.
+    assert login.refused is None
+    assert login.incomplete == ("personal_access_token is empty",)
 
 
 def test_bedrock_api_key() -> None:  # oracle
@@ -174,8 +178,8 @@ def test_bedrock_api_key_needs_key_and_region(value: object) -> None:  # oracle
     assert "bedrock_api_key" in _problem({"bedrock_api_key": value}).message
 
 
-def test_bedrock_mode_without_key_is_incomplete() -> None:  # oracle: "missing a Bedrock API key"
-    assert _login({"auth_mode": "bedrockApiKey"}).incomplete == ("bedrock_api_key is missing",)
+def test_bedrock_mode_without_key_is_refused() -> None:  # oracle: "missing a Bedrock API key"
+    assert _login({"auth_mode": "bedrockApiKey"}).refused == "bedrock_api_key is missing"
 
 
 def test_bedrock_access_keys() -> None:  # oracle: a mode knowledge.AUTH_MODES lacks
@@ -229,15 +233,24 @@ def test_chatgpt_without_tokens_is_incomplete() -> None:
     assert _login({"auth_mode": "chatgpt", "tokens": None}).incomplete == ("there are no ChatGPT tokens",)
 
 
-def test_chatgpt_without_last_refresh_is_incomplete() -> None:
+def test_chatgpt_without_last_refresh_is_complete() -> None:  # Codex loads it and refreshes as needed
     payload = chatgpt_auth(FIXED_NOW)
     del payload["last_refresh"]
-    assert _login(payload).incomplete == ("last_refresh is missing",)
+    login = _login(payload)
+    assert login.incomplete == ()
+    assert login.refused is None
 
 
-@pytest.mark.parametrize("value", [None, ""])
-def test_apikey_mode_without_key_is_incomplete(value: str | None) -> None:  # oracle: null -> "missing a key"
-    assert _login({"auth_mode": "apikey", "OPENAI_API_KEY": value}).incomplete == ("OPENAI_API_KEY is empty",)
+def test_apikey_mode_with_a_null_key_is_refused() -> None:  # oracle: null -> "API key auth is missing a key."
+    login = _login({"auth_mode": "apikey", "OPENAI_API_KEY": None})
+    assert login.refused is not None
+    assert "missing" in login.refused
+
+
+def test_apikey_mode_with_an_empty_key_is_accepted_but_incomplete() -> None:  # oracle: "" -> "API key configured - ***"
+    login = _login({"auth_mode": "apikey", "OPENAI_API_KEY": ""})
+    assert login.refused is None
+    assert login.incomplete == ("OPENAI_API_KEY is empty",)
 
 
 # --- broken shapes -------------------------------------------------------------------

@@ -26,9 +26,19 @@ CODEX_ACCESS_TOKEN: Final = "CODEX_ACCESS_TOKEN"
 OPENAI_API_KEY: Final = "OPENAI_API_KEY"
 OPENAI_BASE_URL: Final = "OPENAI_BASE_URL"
 CODEX_HOME: Final = "CODEX_HOME"
+# Workload identity federation: either variable set -- even to "" -- makes
+# Codex use workload identity ahead of every other credential (oracle rows 4p-4s).
+WIF_RULE_ID: Final = "OPENAI_FEDERATION_RULE_ID"
+WIF_TOKEN_FILE: Final = "OPENAI_IDENTITY_TOKEN_FILE"
+WORKLOAD_IDENTITY_VARS: Final = (WIF_RULE_ID, WIF_TOKEN_FILE)
 
 # Variables whose presence changes which credential or endpoint Codex uses.
-OVERRIDE_VARS: Final = (CODEX_ACCESS_TOKEN, CODEX_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL, CODEX_HOME)
+OVERRIDE_VARS: Final = (CODEX_ACCESS_TOKEN, CODEX_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL, CODEX_HOME, *WORKLOAD_IDENTITY_VARS)
+
+# OPENAI_BASE_URL is read by neither `codex`, `codex exec` nor `codex doctor`
+# in 0.169.0 (it was removed upstream in 2026); only `openai_base_url` in
+# config.toml redirects the built-in provider.
+OPENAI_BASE_URL_HONOURED: Final = False
 
 # `$CODEX_HOME/.env` is loaded with dotenvy and every key is exported with
 # set_var, overriding the inherited value -- except keys whose upper-case form
@@ -60,7 +70,9 @@ MODE_CHATGPT_HOST: Final = "chatgptAuthTokens"
 MODE_AGENT_IDENTITY: Final = "agentIdentity"
 MODE_PAT: Final = "personalAccessToken"
 MODE_BEDROCK: Final = "bedrockApiKey"
-AUTH_MODES: Final = (MODE_APIKEY, MODE_CHATGPT, MODE_CHATGPT_HOST, MODE_AGENT_IDENTITY, MODE_PAT, MODE_BEDROCK)
+MODE_BEDROCK_KEYS: Final = "bedrockAccessKeys"
+# Exactly the values 0.169.0 accepts (case-sensitive); "callerProvided" is rejected.
+AUTH_MODES: Final = (MODE_APIKEY, MODE_CHATGPT, MODE_CHATGPT_HOST, MODE_AGENT_IDENTITY, MODE_PAT, MODE_BEDROCK, MODE_BEDROCK_KEYS)
 
 # --- tokens ---------------------------------------------------------------
 
@@ -86,6 +98,14 @@ BUILTIN_PROVIDERS: Final = ("openai", "amazon-bedrock", "ollama", "lmstudio")
 
 LOGIN_CALLBACK_PORTS: Final = (1455, 1457)
 FORCED_LOGIN_METHODS: Final = ("chatgpt", "api")
+# Which credential kinds each forced_login_method lets through (login status
+# hides the others: "Not logged in"; interactive start-up logs out).
+CHATGPT_FAMILY: Final = frozenset({"chatgpt", "chatgpt-host-managed", "agent-identity", "personal-access-token"})
+API_FAMILY: Final = frozenset({"api-key", "bedrock-api-key", "bedrock-access-keys"})
+# The workspace restriction filters ChatGPT logins by the *stored*
+# tokens.account_id (login status, oracle rows 6-ws-*); start-up enforcement
+# reads the id_token's chatgpt_account_id claim.  Both must match.
+WORKSPACE_CHECKED_KINDS: Final = frozenset({"chatgpt", "chatgpt-host-managed"})
 
 
 def keyring_account(canonical_codex_home: str) -> str:

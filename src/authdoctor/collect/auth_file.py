@@ -114,8 +114,6 @@ _KNOWN_FIELDS = frozenset(
 )
 # `auth_mode` values Codex 0.169.0 accepts beyond knowledge.AUTH_MODES (see the
 # oracle notes, docs/codex-0.169.0-oracle.md §6); belongs in knowledge.py.
-_MODE_BEDROCK_ACCESS_KEYS = "bedrockAccessKeys"
-_AUTH_MODES = (*K.AUTH_MODES, *((_MODE_BEDROCK_ACCESS_KEYS,) if _MODE_BEDROCK_ACCESS_KEYS not in K.AUTH_MODES else ()))
 _MAX_QUOTED_MODE = 24  # the longest real mode, "personalAccessToken", has 19
 # Required members of the persisted Agent Identity record (`email` is optional).
 _AGENT_RECORD_FIELDS = ("agent_runtime_id", "agent_private_key", "account_id", "chatgpt_user_id", "plan_type", "chatgpt_account_is_fedramp")
@@ -175,7 +173,7 @@ def parse_login(payload: object) -> StoredLogin | Problem:
     auth_mode = payload.get("auth_mode")
     if auth_mode is not None and not isinstance(auth_mode, str):
         return Problem("unparsable", f"`auth_mode` must be a string, not {type(auth_mode).__name__}")
-    if auth_mode is not None and auth_mode not in _AUTH_MODES:
+    if auth_mode is not None and auth_mode not in K.AUTH_MODES:
         # A typo is worth quoting; something long may be a pasted credential.
         shown = repr(auth_mode) if len(auth_mode) <= _MAX_QUOTED_MODE else f"of {len(auth_mode)} characters"
         return Problem("unparsable", f"auth_mode {shown} is not a mode Codex {K.CHECKED_AGAINST} knows")
@@ -265,7 +263,7 @@ def parse_login(payload: object) -> StoredLogin | Problem:
     elif bedrock is not None:
         resolved = K.MODE_BEDROCK
     elif access_keys is not None:
-        resolved = _MODE_BEDROCK_ACCESS_KEYS
+        resolved = K.MODE_BEDROCK_KEYS
     elif api_key is not None:
         resolved = K.MODE_APIKEY
     else:
@@ -278,18 +276,23 @@ def parse_login(payload: object) -> StoredLogin | Problem:
         incomplete = [p for p in incomplete if "refresh_token" not in p]
         if tokens is None:
             incomplete.append("there are no ChatGPT tokens")
-    if resolved == K.MODE_CHATGPT and fields["last_refresh"] is None and tokens is not None:
-        incomplete.append("last_refresh is missing")
-    if resolved == K.MODE_APIKEY and not api_key:
+    # Codex 0.169.0 refuses these outright ("Error checking login status: …"),
+    # while it accepts the merely incomplete ones above and fails later.
+    refused: str | None = None
+    if resolved == K.MODE_APIKEY and api_key is None:
+        refused = 'OPENAI_API_KEY is missing (Codex: "API key auth is missing a key.")'
+    elif resolved == K.MODE_APIKEY and not api_key:
         incomplete.append("OPENAI_API_KEY is empty")
-    if resolved == K.MODE_AGENT_IDENTITY and not agent_identity:
-        incomplete.append("agent_identity is missing")
-    if resolved == K.MODE_PAT and not pat:
-        incomplete.append("personal_access_token is missing")
+    if resolved == K.MODE_AGENT_IDENTITY and agent_identity is None:
+        refused = "agent_identity is missing"
+    if resolved == K.MODE_PAT and pat is None:
+        refused = "personal_access_token is missing"
+    elif resolved == K.MODE_PAT and not pat:
+        incomplete.append("personal_access_token is empty")
     if resolved == K.MODE_BEDROCK and not bedrock:
-        incomplete.append("bedrock_api_key is missing")
-    if resolved == _MODE_BEDROCK_ACCESS_KEYS and not access_keys:
-        incomplete.append("bedrock_access_keys is missing")
+        refused = "bedrock_api_key is missing"
+    if resolved == K.MODE_BEDROCK_KEYS and not access_keys:
+        refused = "bedrock_access_keys is missing"
 
     agent_claims = try_decode(agent_identity) if isinstance(agent_raw, str) else None
     return StoredLogin(
@@ -300,6 +303,8 @@ def parse_login(payload: object) -> StoredLogin | Problem:
         access_token=access_token,
         refresh_token=refresh_token,
         account_id=account_id or (id_claims.account_id if id_claims else None),
+        tokens_account_id=account_id,
+        refused=refused,
         last_refresh=last_refresh,
         id_claims=id_claims,
         access_claims=access_claims,

@@ -55,6 +55,8 @@ class StoredLogin:
     bedrock_api_key: Secret | None = None
     incomplete: tuple[str, ...] = ()
     bedrock_access_keys: Secret | None = None  # the secret access key ("bedrockAccessKeys" mode)
+    tokens_account_id: str | None = None  # tokens.account_id exactly as stored (the workspace filter reads it)
+    refused: str | None = None  # why Codex refuses to load this login at all
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,10 @@ class Evidence:
     codex_path: Path | None = None
     codex_version: str | None = None
     failures: tuple[GathererFailure, ...] = ()
+
+    def present(self, name: str) -> EnvValue | None:
+        """The variable if it is set at all, even to an empty value."""
+        return self.env.get(name)
 
     def var(self, name: str) -> EnvValue | None:
         """The variable if Codex would see it set to a non-blank value."""

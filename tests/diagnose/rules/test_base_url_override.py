@@ -15,14 +15,14 @@ ID = "base-url-override"
 API = "https://api.openai.com/v1"
 
 
-def test_chatgpt_tokens_sent_to_the_api_endpoint_by_env(machine: Machine) -> None:
+def test_openai_base_url_in_env_is_ignored_by_this_codex(machine: Machine) -> None:
+    # Oracle row 4h: OPENAI_BASE_URL changes nothing in Codex 0.169.0.
     machine.write_auth(chatgpt_auth(machine.now))
     machine.env["OPENAI_BASE_URL"] = API
-    f = one(machine, ID, Severity.ERROR)
-    assert f.title == "A base URL override redirects Codex's requests"
-    assert "api.openai.com" in f.detail and "ChatGPT" in f.detail
-    assert "Missing scopes" in f.detail
-    assert "unset OPENAI_BASE_URL" in f.fix.summary
+    f = one(machine, ID, Severity.INFO)
+    assert f.title == "OPENAI_BASE_URL is set, but this Codex ignores it"
+    assert "no longer reads OPENAI_BASE_URL" in f.detail
+    assert "openai_base_url" in f.fix.summary
     assert f.fix.commands == ("unset OPENAI_BASE_URL",)
     env_origin(f, "OPENAI_BASE_URL")
 
@@ -40,13 +40,13 @@ def test_chatgpt_tokens_sent_to_the_api_endpoint_by_config(machine: Machine) -> 
 
 def test_agent_identity_sent_to_the_api_endpoint(machine: Machine) -> None:
     machine.env["CODEX_ACCESS_TOKEN"] = agent_identity_jwt(machine.now, expires_in=timedelta(days=1))
-    machine.env["OPENAI_BASE_URL"] = "https://api.openai.com/v1/"
+    machine.write_config('openai_base_url = "https://api.openai.com/v1/"\n')
     one(machine, ID, Severity.ERROR)
 
 
-def test_proxy_in_env_is_a_warning(machine: Machine) -> None:
+def test_proxy_in_config_is_a_warning(machine: Machine) -> None:
     machine.write_auth(chatgpt_auth(machine.now))
-    machine.env["OPENAI_BASE_URL"] = "https://llm-proxy.example.com/v1"
+    machine.write_config('openai_base_url = "https://llm-proxy.example.com/v1"\n')
     f = one(machine, ID, Severity.WARNING)
     assert "llm-proxy.example.com" in f.detail
     assert f.fix.summary.startswith("Unless you use a proxy on purpose")
@@ -55,7 +55,7 @@ def test_proxy_in_env_is_a_warning(machine: Machine) -> None:
 def test_from_dotenv(machine: Machine) -> None:
     machine.write_auth(chatgpt_auth(machine.now))
     machine.write_dotenv("EDITOR=vim\nOPENAI_BASE_URL=https://relay.example.net/v1\n")
-    f = one(machine, ID, Severity.WARNING)
+    f = one(machine, ID, Severity.INFO)
     dotenv_origin(f, "OPENAI_BASE_URL", machine, line=2)
     assert "line 2" in f.fix.summary and str(machine.codex_home / ".env") in f.fix.summary
     assert "unset" not in f.fix.summary
@@ -66,22 +66,22 @@ def test_config_and_env_both_set(machine: Machine) -> None:
     machine.write_auth(chatgpt_auth(machine.now))
     machine.write_config(f'openai_base_url = "{API}"\n')
     machine.env["OPENAI_BASE_URL"] = "https://llm-proxy.example.com/v1"
-    # The config wins, and it sends ChatGPT tokens to the API endpoint.
+    # The config decides (it sends ChatGPT tokens to the API endpoint); the
+    # variable changes nothing.
     f = one(machine, ID, Severity.ERROR)
-    assert "takes precedence" in f.detail
-    assert [o.context for o in f.origins] == ["config", "environment"]
-    assert "openai_base_url" in f.fix.summary and "unset OPENAI_BASE_URL" in f.fix.summary
+    assert [o.context for o in f.origins] == ["config"]
+    assert "openai_base_url" in f.fix.summary
 
 
 def test_api_key_login_with_a_proxy(machine: Machine) -> None:
     machine.write_auth({"auth_mode": "apikey", "OPENAI_API_KEY": api_key()})
-    machine.env["OPENAI_BASE_URL"] = "http://localhost:8080/v1"
+    machine.write_config('openai_base_url = "http://localhost:8080/v1"\n')
     f = one(machine, ID, Severity.WARNING)
     assert "localhost" in f.detail
 
 
 def test_not_logged_in_yet(machine: Machine) -> None:
-    machine.env["OPENAI_BASE_URL"] = API
+    machine.write_config(f'openai_base_url = "{API}"\n')
     one(machine, ID, Severity.WARNING)
 
 
@@ -97,15 +97,14 @@ def test_url_credentials_are_not_shown(machine: Machine) -> None:
 
 def test_url_without_a_host(machine: Machine) -> None:
     machine.write_auth(chatgpt_auth(machine.now))
-    machine.env["OPENAI_BASE_URL"] = "api.openai.com/v1"
+    machine.write_config('openai_base_url = "api.openai.com/v1"\n')
     f = one(machine, ID, Severity.WARNING)
     assert "without a host name" in f.detail
 
 
 def test_explicit_openai_provider_still_counts(machine: Machine) -> None:
     machine.write_auth(chatgpt_auth(machine.now))
-    machine.write_config('model_provider = "openai"\n')
-    machine.env["OPENAI_BASE_URL"] = API
+    machine.write_config(f'model_provider = "openai"\nopenai_base_url = "{API}"\n')
     one(machine, ID, Severity.ERROR)
 
 
@@ -127,7 +126,7 @@ def test_quiet_when_blank(machine: Machine, blank: str) -> None:
 @pytest.mark.parametrize("url", [API, "https://api.openai.com/v1/", "HTTPS://API.OPENAI.COM/v1"])
 def test_quiet_when_an_api_key_uses_the_default_endpoint(machine: Machine, url: str) -> None:
     machine.write_auth({"auth_mode": "apikey", "OPENAI_API_KEY": api_key()})
-    machine.env["OPENAI_BASE_URL"] = url
+    machine.write_config(f'openai_base_url = "{url}"\n')
     quiet(machine, ID)
 
 

@@ -62,7 +62,9 @@ def test_api_required_but_an_access_token_is_set(machine: Machine, kind: str) ->
     token = agent_identity_jwt(machine.now, expires_in=timedelta(days=1)) if kind == "agent-identity" else personal_access_token()
     machine.env["CODEX_ACCESS_TOKEN"] = token
     f = one(machine, ID, Severity.ERROR)
-    assert API_REFUSES_CHATGPT in f.detail
+    # The 0.169.0 binary skips the token entirely under "api" (oracle row
+    # forced-api-skips-access-token): nothing is logged out, nothing is used.
+    assert "skips CODEX_ACCESS_TOKEN entirely" in f.detail
     assert "unset CODEX_ACCESS_TOKEN" in f.fix.summary
     env_origin(f, "CODEX_ACCESS_TOKEN")
     assert_no_secret([f], token)
@@ -108,11 +110,20 @@ def test_quiet_when_an_api_key_is_required_and_used(machine: Machine) -> None:
     quiet(machine, ID)
 
 
-def test_quiet_when_codex_api_key_satisfies_api(machine: Machine) -> None:
-    # Enforcement sees CODEX_API_KEY first, so the stored ChatGPT login is not judged.
+def test_codex_api_key_does_not_rescue_interactive_codex(machine: Machine) -> None:
+    # `codex exec` runs on CODEX_API_KEY, but interactive codex and `codex
+    # login status` ignore it and find only the ChatGPT login that "api" hides.
     machine.write_auth(chatgpt_auth(machine.now))
     machine.write_config('forced_login_method = "api"\n')
     machine.env["CODEX_API_KEY"] = api_key()
+    f = one(machine, ID, Severity.ERROR)
+    assert "Not logged in" in f.detail
+
+
+def test_quiet_when_the_hidden_access_token_is_not_needed(machine: Machine) -> None:
+    machine.write_auth({"auth_mode": "apikey", "OPENAI_API_KEY": api_key()})
+    machine.write_config('forced_login_method = "api"\n')
+    machine.env["CODEX_ACCESS_TOKEN"] = personal_access_token()
     quiet(machine, ID)
 
 

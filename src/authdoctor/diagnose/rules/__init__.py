@@ -16,11 +16,13 @@ from authdoctor.diagnose.rules import (
     not_logged_in,
     openai_api_key_ignored,
     refresh_token_stale,
+    workload_identity_overrides_login,
     workspace_mismatch,
 )
 from authdoctor.diagnose.rules.base import Facts, Rule
 
 RULES: tuple[Rule, ...] = (
+    workload_identity_overrides_login.RULE,
     access_token_overrides_login.RULE,
     access_token_invalid.RULE,
     api_key_env_overrides_login.RULE,

@@ -12,7 +12,7 @@ ID = "access-token-invalid"
 
 
 def check(f: Facts) -> Iterable[Finding]:
-    if f.ev.var(K.CODEX_ACCESS_TOKEN) is None:
+    if f.ev.var(K.CODEX_ACCESS_TOKEN) is None or f.res.interactive.source != f"env:{K.CODEX_ACCESS_TOKEN}":
         return []
     token = f.res.interactive
     if token.problem:

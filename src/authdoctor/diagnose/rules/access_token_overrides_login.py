@@ -14,7 +14,11 @@ ID = "access-token-overrides-login"
 def check(f: Facts) -> Iterable[Finding]:
     access = f.ev.var(K.CODEX_ACCESS_TOKEN)
     stored = f.res.stored
-    if access is None or stored is None or stored.kind in ("unreadable", "none"):
+    # Only when Codex really takes the token (workload identity or
+    # forced_login_method = "api" can make it skip it).
+    if access is None or f.res.interactive.source != f"env:{K.CODEX_ACCESS_TOKEN}":
+        return []
+    if stored is None or stored.kind in ("unreadable", "none"):
         return []
     token = f.res.interactive
     if stored.fingerprint is not None and stored.fingerprint == token.fingerprint:

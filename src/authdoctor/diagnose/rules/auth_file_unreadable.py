@@ -26,7 +26,8 @@ def _gaps(f: Facts) -> list[str]:
     login = f.ev.auth_file.login
     if login is None:
         return []
-    return [p for p in login.incomplete if not p.startswith("last_refresh")]
+    refused = [f'{login.refused}, so Codex refuses to load it ("Error checking login status")'] if login.refused else []
+    return refused + list(login.incomplete)
 
 
 def check(f: Facts) -> Iterable[Finding]:

@@ -59,6 +59,10 @@ def check(f: Facts) -> Iterable[Finding]:
                 Origin(context="config", text=f'openai_base_url = "{_shown(config.openai_base_url)}"', path=str(config.path)),
             )
         )
+    if env is not None and not K.OPENAI_BASE_URL_HONOURED:
+        if not settings:
+            return [_ignored_env(f)]
+        env = None  # config.toml decides; the variable changes nothing
     if env is not None:
         settings.append((env.value.reveal(), env_origin(f.ev, K.OPENAI_BASE_URL)))
     if not settings:
@@ -112,6 +116,30 @@ def check(f: Facts) -> Iterable[Finding]:
             fix=Fix(summary=summary[0].upper() + summary[1:], commands=tuple(commands)),
         )
     ]
+
+
+def _ignored_env(f: Facts) -> Finding:
+    """OPENAI_BASE_URL alone: Codex 0.169.0 ignores it, but it still misleads."""
+    step = (
+        f"delete line {f.ev.env[K.OPENAI_BASE_URL].line} from {f.ev.dotenv.path}"
+        if from_dotenv(f.ev, K.OPENAI_BASE_URL)
+        else "unset it and remove it from your shell start-up files"
+    )
+    return Finding(
+        id=ID,
+        severity=Severity.INFO,
+        title="OPENAI_BASE_URL is set, but this Codex ignores it",
+        detail=(
+            f"Codex {K.CHECKED_AGAINST} no longer reads OPENAI_BASE_URL (it was removed in 2026), so it changes nothing "
+            "for Codex now. Older Codex versions and other OpenAI tools still send your credential to that URL, and a "
+            "ChatGPT login sent to the API endpoint fails with `401 … Missing scopes`."
+        ),
+        origins=(env_origin(f.ev, K.OPENAI_BASE_URL),),
+        fix=Fix(
+            summary=f"If you relied on it for a proxy, set openai_base_url in {f.ev.config.path} instead; otherwise {step}.",
+            commands=() if from_dotenv(f.ev, K.OPENAI_BASE_URL) else (f"unset {K.OPENAI_BASE_URL}",),
+        ),
+    )
 
 
 RULE = Rule(ID, check, "no base URL override redirects Codex")

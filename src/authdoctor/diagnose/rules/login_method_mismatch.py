@@ -4,26 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
+from authdoctor.diagnose.precedence import Credential
 from authdoctor.diagnose.rules.base import Facts, Rule, env_origin, kind_words, remove_hint, source_words
 
 ID = "login-method-mismatch"
 
-_CHATGPT_FAMILY = frozenset({"chatgpt", "chatgpt-host-managed", "agent-identity", "personal-access-token"})
-_API_FAMILY = frozenset({"api-key", "bedrock-api-key"})
+
+def _offender(f: Facts) -> Credential | None:
+    """The credential forced_login_method turns away, most consequential first."""
+    forced = f.ev.config.forced_login_method
+    by_method = [b.credential for b in f.res.blocked if b.by == "forced_login_method"]
+    # A stored login it hides: `codex login status` says "Not logged in" and
+    # interactive start-up logs out.
+    for cred in by_method:
+        if cred.source != f"env:{K.CODEX_ACCESS_TOKEN}" and not f.res.interactive.present:
+            return cred
+    # Start-up enforcement loads with CODEX_API_KEY enabled.
+    if forced == "chatgpt" and f.res.exec.present and f.res.exec.kind in K.API_FAMILY:
+        return f.res.exec
+    # A CODEX_ACCESS_TOKEN that "api" makes Codex skip only matters when
+    # nothing else lets Codex in.
+    if by_method and not f.res.interactive.present:
+        return by_method[0]
+    return None
 
 
 def check(f: Facts) -> Iterable[Finding]:
     forced = f.ev.config.forced_login_method
-    # Codex enforces the restriction at start-up with CODEX_API_KEY enabled,
-    # so the credential that counts is the one `codex exec` would use.
-    cred = f.res.exec
-    if forced is None or not cred.present:
+    cred = _offender(f)
+    if forced is None or cred is None:
         return []
-    if forced == "chatgpt" and cred.kind in _API_FAMILY:
+    if forced == "chatgpt" and cred.kind in K.API_FAMILY:
         message = "ChatGPT login is required, but an API key is currently being used. Logging out."
         want = "a ChatGPT login"
-    elif forced == "api" and cred.kind in _CHATGPT_FAMILY:
+    elif forced == "api" and cred.kind in K.CHATGPT_FAMILY | {"invalid"}:
         message = "API key login is required, but ChatGPT is currently being used. Logging out."
         want = "an API key"
     else:
@@ -31,7 +47,13 @@ def check(f: Facts) -> Iterable[Finding]:
     config = f.ev.config
     origins = [Origin(context="config", text=f'forced_login_method = "{forced}"', path=str(config.path))]
     login_cmd = "codex login" if forced == "chatgpt" else "printenv OPENAI_API_KEY | codex login --with-api-key"
-    if cred.source.startswith("env:"):
+    if cred.source == f"env:{K.CODEX_ACCESS_TOKEN}":
+        origins.append(env_origin(f.ev, K.CODEX_ACCESS_TOKEN))
+        message = "Not logged in"
+        consequence = 'because with forced_login_method = "api" Codex skips CODEX_ACCESS_TOKEN entirely, and nothing else is stored.'
+        hint = remove_hint(f.ev, K.CODEX_ACCESS_TOKEN)
+        summary = f"Sign in with an API key (`{login_cmd}`), or {hint[0].lower()}{hint[1:]}."
+    elif cred.source.startswith("env:"):
         var = cred.source[len("env:") :]
         origins.append(env_origin(f.ev, var))
         consequence = (
@@ -55,7 +77,9 @@ def check(f: Facts) -> Iterable[Finding]:
             title=f'forced_login_method = "{forced}" rejects your {kind_words(cred.kind)} credential',
             detail=(
                 f"{config.path} requires {want}, but Codex would use the {kind_words(cred.kind)} credential from "
-                f'{source_words(cred)}. At start-up Codex prints "{message}" {consequence}'
+                f'{source_words(cred)}. `codex login status` says "Not logged in", and at start-up Codex prints "{message}" {consequence}'
+                if message != "Not logged in"
+                else f'{config.path} requires {want}, so `codex login status` says "Not logged in" {consequence}'
             ),
             origins=tuple(origins),
             fix=Fix(summary=summary),

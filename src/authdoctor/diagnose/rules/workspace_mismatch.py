@@ -14,14 +14,26 @@ ID = "workspace-mismatch"
 _CHECKED_KINDS = frozenset({"chatgpt", "chatgpt-host-managed", "agent-identity"})
 
 
-def _workspace(f: Facts, cred: Credential) -> str | None:
-    """The account Codex compares: the id_token's chatgpt_account_id for ChatGPT logins
-    (not tokens.account_id), the token's own claim for an agent identity."""
-    auth = f.ev.auth_file
-    if cred.kind in ("chatgpt", "chatgpt-host-managed") and cred.source == f"file:{auth.path}" and auth.login is not None:
-        claims = auth.login.id_claims
-        return claims.account_id if claims else None
-    return cred.account_id
+def _offender(f: Facts) -> tuple[Credential, str | None] | None:
+    """The credential a workspace restriction rejects, and the account it was judged by.
+
+    Two checks exist in Codex 0.169.0: `codex login status` filters a stored
+    ChatGPT login by its tokens.account_id (precedence marks it blocked), and
+    start-up enforcement reads the id_token's (or agent identity's) account
+    claim on the credential it loads with CODEX_API_KEY enabled.
+    """
+    allowed = f.ev.config.forced_workspace_ids
+    # A stored login the filter hides matters only when no environment
+    # credential wins anyway.
+    for b in f.res.blocked:
+        if b.by == "forced_chatgpt_workspace_id" and not f.res.interactive.present:
+            return b.credential, b.credential.workspace_account
+    cred = f.res.exec
+    # Personal access tokens are checked against the workspace through a
+    # network call; offline we cannot know their account, so we stay quiet.
+    if cred.present and cred.kind in _CHECKED_KINDS and cred.claim_account not in allowed:
+        return cred, cred.claim_account
+    return None
 
 
 def _toml(ids: tuple[str, ...]) -> str:
@@ -31,16 +43,10 @@ def _toml(ids: tuple[str, ...]) -> str:
 
 def check(f: Facts) -> Iterable[Finding]:
     allowed = f.ev.config.forced_workspace_ids
-    # Codex checks the workspace at start-up on the credential it loads with
-    # CODEX_API_KEY enabled; an API key is exempt from the check.
-    cred = f.res.exec
-    # Personal access tokens are checked against the workspace through a
-    # network call; offline we cannot know their account, so we stay quiet.
-    if not allowed or not cred.present or cred.kind not in _CHECKED_KINDS:
+    found = _offender(f) if allowed else None
+    if found is None:
         return []
-    account = _workspace(f, cred)
-    if account in allowed:
-        return []
+    cred, account = found
     ids = ", ".join(allowed)
     if account is None:
         actual = "has no workspace identifier"
