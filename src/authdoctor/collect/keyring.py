@@ -19,6 +19,8 @@ def collect_keyring(host: Host, codex_home: CodexHomeEvidence, config: ConfigEvi
     secrets_file = codex_home.path / "secrets" / "codex_auth.age"
     secrets_exists = host.stat(secrets_file) is not None
     if host.keyring is None:
-        return KeyringEvidence(True, account, None, False, None, "no keyring probe is available here", secrets_file, secrets_exists)
+        # Nothing was asked, so nothing may be concluded (an image under --root
+        # has no running keyring to ask).
+        return KeyringEvidence(False, account, None, False, None, "the keyring was not checked", secrets_file, secrets_exists)
     status = host.keyring.probe(host, account)
     return KeyringEvidence(True, account, status.backend, status.usable, status.entry, status.note, secrets_file, secrets_exists)

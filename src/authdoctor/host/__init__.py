@@ -79,7 +79,9 @@ class Host:
             raise AuthdoctorError(f"--home {home!r} is not a directory", hint="pass an existing home directory")
         if home:
             env = {**env, "HOME": str(home_path)}
-        return cls(env=env, home=home_path, root=root_path, keyring=default_keyring_probe())
+        # This machine's keyring says nothing about an image's.
+        keyring = None if root else default_keyring_probe()
+        return cls(env=env, home=home_path, root=root_path, keyring=keyring)
 
     # --- environment and clock --------------------------------------------
 
