@@ -1,3 +1,3 @@
-from authdoctor.cli import main
+from authdoctor.cli import entry
 
-raise SystemExit(main())
+entry()

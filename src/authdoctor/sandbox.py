@@ -10,10 +10,9 @@ import base64
 import json
 import os
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from authdoctor.codex import knowledge as K
 
@@ -108,8 +107,7 @@ def write_auth(codex_home: Path, payload: dict[str, Any] | str | bytes, mode: in
     return write_private(codex_home / K.AUTH_FILENAME, body, mode)
 
 
-@dataclass(frozen=True)
-class SeedHome:
+class SeedHome(NamedTuple):
     """The seed story: a valid ChatGPT login plus an expired CODEX_ACCESS_TOKEN exported from ``.zshrc``."""
 
     home: Path

@@ -57,7 +57,7 @@ def test_account_uses_the_canonical_default_home(machine: Machine, tmp_path: Pat
 
 
 def test_account_of_a_missing_home_is_the_path_as_given(machine: Machine) -> None:
-    ev = collect_keyring(machine.host(), machine.evidence().codex_home, replace(machine.evidence().config, store_mode="keyring"))
+    ev = collect_keyring(machine.host(), machine.evidence().codex_home, machine.evidence().config._replace(store_mode="keyring"))
     assert ev.account == _account(machine.home / ".codex")  # canonicalize fails, Codex falls back to the path
 
 
@@ -71,7 +71,7 @@ def test_account_of_an_explicit_codex_home(machine: Machine, tmp_path: Path) -> 
 
 def test_no_probe_available(machine: Machine) -> None:
     machine.write_config('cli_auth_credentials_store = "keyring"\n')
-    host = replace(machine.host(), keyring=None)
+    host = machine.host()._replace(keyring=None)
     ev = machine.evidence()
     result = collect_keyring(host, ev.codex_home, ev.config)
     # Nothing asked, nothing concluded: keyring-unavailable must stay quiet.

@@ -46,7 +46,7 @@ def test_collector_failure_becomes_an_info_finding(machine: Machine) -> None:
     from authdoctor.report.model import CheckReport
 
     ev = machine.evidence()
-    ev = type(ev)(**{**ev.__dict__, "failures": (GathererFailure("keyring", "RuntimeError: boom"),)})
+    ev = ev._replace(failures=(GathererFailure("keyring", "RuntimeError: boom"),))
     report = CheckReport.build(diagnose(ev))
     [note] = [f for f in report.findings if f.id == "collector-failed"]
     assert note.severity.value == "info"

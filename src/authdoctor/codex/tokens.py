@@ -10,10 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from authdoctor.codex import knowledge as K
 from authdoctor.secret import Secret
@@ -34,8 +33,7 @@ class TokenKind(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
-class Claims:
+class Claims(NamedTuple):
     """The few JWT claims Codex reads.  No secret material."""
 
     expires_at: datetime | None = None
@@ -123,8 +121,7 @@ def try_decode(token: Secret | None) -> Claims | None:
         return None
 
 
-@dataclass(frozen=True)
-class AccessTokenShape:
+class AccessTokenShape(NamedTuple):
     """How Codex would read a ``CODEX_ACCESS_TOKEN`` value, and what is wrong with it."""
 
     kind: TokenKind

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from authdoctor.host import Host
 
 
-@dataclass(frozen=True)
-class CodexInstall:
+class CodexInstall(NamedTuple):
     path: Path | None
     version: str | None
 

@@ -22,9 +22,9 @@ lines after it still apply.  That matters for a few quirks worth knowing:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
 from enum import Enum, auto
 from pathlib import Path
+from typing import NamedTuple
 
 from authdoctor.codex import knowledge as K
 from authdoctor.collect.evidence import DotenvEntry, DotenvEvidence, Problem
@@ -56,8 +56,8 @@ def collect_dotenv(host: Host, codex_home: Path) -> DotenvEvidence:
             reason = str(exc)
         return DotenvEvidence(path, True, Problem("unreadable", f"it cannot be read ({reason})"))
     parsed = parse_dotenv(path, data, host.env)
-    entries = tuple(replace(e, differs_from_shell=e.applies and host.getenv(e.key) != e.value.reveal()) for e in parsed.entries)
-    return replace(parsed, entries=entries)
+    entries = tuple(e._replace(differs_from_shell=e.applies and host.getenv(e.key) != e.value.reveal()) for e in parsed.entries)
+    return parsed._replace(entries=entries)
 
 
 # --- dotenvy's line splitter (iter.rs ``QuotedLines``) -----------------------
@@ -99,8 +99,7 @@ def _eval_end_state(state: _State, chunk: str) -> tuple[int, _State]:
     return len(chunk), state
 
 
-@dataclass(frozen=True)
-class _Logical:
+class _Logical(NamedTuple):
     line: int  # 1-based number of its first physical line
     text: str | None  # None: dotenvy returns an error for it
     reason: str = ""

@@ -7,24 +7,23 @@ and the report only ever see fingerprints.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 from authdoctor.codex.tokens import Claims
 from authdoctor.secret import Secret
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """Why a file could not be used, in words fit for the person (never a secret)."""
 
     kind: str  # "unreadable" | "unparsable" | "incomplete" | "not-a-file" | "too-large" | "invalid-value"
     message: str
 
 
-@dataclass(frozen=True)
-class CodexHomeEvidence:
+class CodexHomeEvidence(NamedTuple):
     """Where Codex keeps its state, resolved the way ``find_codex_home`` does."""
 
     path: Path
@@ -35,8 +34,7 @@ class CodexHomeEvidence:
     default_path: Path | None = None
 
 
-@dataclass(frozen=True)
-class StoredLogin:
+class StoredLogin(NamedTuple):
     """An ``auth.json``-shaped payload (from the file or the keyring), parsed."""
 
     auth_mode: str | None
@@ -59,8 +57,7 @@ class StoredLogin:
     refused: str | None = None  # why Codex refuses to load this login at all
 
 
-@dataclass(frozen=True)
-class AuthFileEvidence:
+class AuthFileEvidence(NamedTuple):
     path: Path
     exists: bool
     problem: Problem | None = None
@@ -70,16 +67,14 @@ class AuthFileEvidence:
     login: StoredLogin | None = None
 
 
-@dataclass(frozen=True)
-class ProviderConfig:
+class ProviderConfig(NamedTuple):
     id: str
     base_url: str | None = None
     env_key: str | None = None
     requires_openai_auth: bool | None = None
 
 
-@dataclass(frozen=True)
-class ConfigEvidence:
+class ConfigEvidence(NamedTuple):
     path: Path
     exists: bool
     problem: Problem | None = None
@@ -89,11 +84,10 @@ class ConfigEvidence:
     forced_workspace_ids: tuple[str, ...] = ()
     openai_base_url: str | None = None
     model_provider: str | None = None
-    providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
+    providers: Mapping[str, ProviderConfig] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class DotenvEntry:
+class DotenvEntry(NamedTuple):
     key: str
     value: Secret
     line: int
@@ -101,16 +95,14 @@ class DotenvEntry:
     differs_from_shell: bool = False  # the shell has no value, or another one
 
 
-@dataclass(frozen=True)
-class DotenvEvidence:
+class DotenvEvidence(NamedTuple):
     path: Path
     exists: bool
     problem: Problem | None = None
     entries: tuple[DotenvEntry, ...] = ()
 
 
-@dataclass(frozen=True)
-class KeyringEvidence:
+class KeyringEvidence(NamedTuple):
     probed: bool
     account: str | None = None
     backend: str | None = None
@@ -121,8 +113,7 @@ class KeyringEvidence:
     secrets_file_exists: bool = False
 
 
-@dataclass(frozen=True)
-class EnvValue:
+class EnvValue(NamedTuple):
     """One variable as Codex would see it after loading ``$CODEX_HOME/.env``."""
 
     name: str
@@ -136,16 +127,14 @@ class EnvValue:
         return bool(self.value)
 
 
-@dataclass(frozen=True)
-class GathererFailure:
+class GathererFailure(NamedTuple):
     """A collector that could not finish: the run goes on and the report says why."""
 
     gatherer: str
     message: str
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     now: datetime
     platform: str
     uid: int | None

@@ -21,7 +21,7 @@ def build_report(host: Host) -> CheckReport:
 
 
 def exit_code(report: CheckReport, *, strict: bool = False) -> int:
-    if report.count(Severity.ERROR) or (strict and report.count(Severity.WARNING)):
+    if report.tally(Severity.ERROR) or (strict and report.tally(Severity.WARNING)):
         return ExitCode.FINDINGS
     return ExitCode.OK
 

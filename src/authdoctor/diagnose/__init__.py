@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from authdoctor.collect.evidence import Evidence
 from authdoctor.diagnose.finding import Finding, Severity
@@ -12,8 +12,7 @@ from authdoctor.diagnose.rules import RULES, Facts
 _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(NamedTuple):
     evidence: Evidence
     resolution: Resolution
     findings: tuple[Finding, ...]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Severity(StrEnum):
@@ -12,8 +12,7 @@ class Severity(StrEnum):
     INFO = "info"
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a setting comes from.  ``text`` is always already redacted."""
 
     context: str  # "environment" | "dotenv" | "zsh" | "bash" | "config" | "file" …
@@ -23,18 +22,16 @@ class Origin:
     active: bool = True
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     summary: str
     automatic: bool = False
     commands: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     id: str
     severity: Severity
     title: str
     detail: str
     fix: Fix
-    origins: tuple[Origin, ...] = field(default_factory=tuple)
+    origins: tuple[Origin, ...] = ()

@@ -23,9 +23,9 @@ host-managed tokens live in that app's memory and cannot be seen from outside.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePath
+from typing import NamedTuple
 
 from authdoctor.codex import knowledge as K
 from authdoctor.codex.tokens import TokenKind, classify_access_token
@@ -36,8 +36,7 @@ INTERACTIVE = "codex"
 EXEC = "codex exec"
 
 
-@dataclass(frozen=True)
-class Credential:
+class Credential(NamedTuple):
     """One credential Codex could use.  Holds a fingerprint, never the value."""
 
     source: str  # env:<VAR> | file:<path> | keyring | none
@@ -64,16 +63,14 @@ class Credential:
 NONE = Credential(source="none", kind="none")
 
 
-@dataclass(frozen=True)
-class Blocked:
+class Blocked(NamedTuple):
     """A credential Codex would otherwise use, filtered out by a login restriction."""
 
     credential: Credential
     by: str  # "forced_login_method" | "forced_chatgpt_workspace_id"
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     interactive: Credential
     exec: Credential
     stored: Credential | None
@@ -222,16 +219,16 @@ def _persistent(ev: Evidence) -> tuple[Credential | None, list[Credential]]:
     if mode == K.STORE_FILE:
         return file_cred, []
     keyring_cred = _keyring_credential(ev)
-    ignored_file = [replace(file_cred, note=f"not read: cli_auth_credentials_store = {mode!r}")] if file_cred else []
+    ignored_file = [file_cred._replace(note=f"not read: cli_auth_credentials_store = {mode!r}")] if file_cred else []
     if mode == K.STORE_KEYRING:
         # No fallback: with no usable keyring Codex fails instead of reading auth.json.
         return keyring_cred, ignored_file
     if mode == K.STORE_AUTO:
         if keyring_cred is not None and ev.keyring.entry:
-            return keyring_cred, [replace(file_cred, note="not read while the keyring holds a login (auto mode)")] if file_cred else []
+            return keyring_cred, [file_cred._replace(note="not read while the keyring holds a login (auto mode)")] if file_cred else []
         return file_cred, []
     others = [c for c in (keyring_cred, file_cred) if c is not None]
-    return None, [replace(c, note="not read: cli_auth_credentials_store = 'ephemeral'") for c in others]
+    return None, [c._replace(note="not read: cli_auth_credentials_store = 'ephemeral'") for c in others]
 
 
 def _policy_block(ev: Evidence, cred: Credential) -> str | None:
@@ -274,7 +271,7 @@ def resolve(ev: Evidence) -> Resolution:
 
     def tag(c: Credential) -> Credential:
         users = tuple(u for u, w in ((INTERACTIVE, interactive), (EXEC, exec_winner)) if w is c)
-        return replace(c, used_by=users)
+        return c._replace(used_by=users)
 
     shadowed: list[Credential] = []
     for cand in (api_cred, workload, access_seen, stored, *unread):
@@ -282,10 +279,10 @@ def resolve(ev: Evidence) -> Resolution:
         if cand is None or cand is interactive or cand.kind == "unreadable":
             continue
         if cand is exec_winner:
-            shadowed.append(replace(tag(cand), note=cand.note or "used by codex exec; interactive codex ignores it"))
+            shadowed.append(tag(cand)._replace(note=cand.note or "used by codex exec; interactive codex ignores it"))
         elif any(b.credential is cand for b in blocked):
             by = next(b.by for b in blocked if b.credential is cand)
-            shadowed.append(replace(tag(cand), note=cand.note or f"not used: {by} in config.toml rejects it"))
+            shadowed.append(tag(cand)._replace(note=cand.note or f"not used: {by} in config.toml rejects it"))
         else:
             shadowed.append(tag(cand))
     tagged_interactive = tag(interactive) if interactive.present else interactive

@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from authdoctor.errors import AuthdoctorError
 from authdoctor.host.keyring import default_keyring_probe
@@ -28,8 +27,7 @@ if TYPE_CHECKING:
 MAX_STATE_FILE_BYTES = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class RunResult:
+class RunResult(NamedTuple):
     """What a subprocess did.  ``returncode`` is None when it timed out or could not start."""
 
     returncode: int | None
@@ -43,15 +41,14 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Host:
+class Host(NamedTuple):
     """A view of one machine (or a directory standing in for one)."""
 
     env: Mapping[str, str]
     home: Path
     root: Path = Path("/")
     platform: str = sys.platform
-    uid: int | None = field(default_factory=lambda: os.getuid() if hasattr(os, "getuid") else None)
+    uid: int | None = None  # None: unknown (Windows), so ownership checks are skipped
     clock: Callable[[], datetime] = _utcnow
     keyring: KeyringProbe | None = None
 
@@ -81,7 +78,8 @@ class Host:
             env = {**env, "HOME": str(home_path)}
         # This machine's keyring says nothing about an image's.
         keyring = None if root else default_keyring_probe()
-        return cls(env=env, home=home_path, root=root_path, keyring=keyring)
+        uid = os.getuid() if hasattr(os, "getuid") else None
+        return cls(env=env, home=home_path, root=root_path, uid=uid, keyring=keyring)
 
     # --- environment and clock --------------------------------------------
 

@@ -15,9 +15,8 @@ the D-Bus Secret Service with the kernel keyutils as a cache.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -30,8 +29,7 @@ PROBE_TIMEOUT = 2.0
 SECURITY_ITEM_NOT_FOUND = 44
 
 
-@dataclass(frozen=True)
-class KeyringStatus:
+class KeyringStatus(NamedTuple):
     """What a probe learned.  ``entry`` is None when it cannot be known without prompting."""
 
     backend: str | None

@@ -114,7 +114,7 @@ def render_text(report: CheckReport, style: Style, *, verbose: bool = False) -> 
             out.append(f"  {style.paint(style.ok, 'green')} {len(passed)} other checks passed (--verbose lists them)")
         out.append("")
 
-    errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
+    errors, warnings = report.tally(Severity.ERROR), report.tally(Severity.WARNING)
     if errors or warnings:
         summary = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}."
         out.append(style.paint(summary, "red" if errors else "yellow", "bold"))

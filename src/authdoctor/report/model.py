@@ -6,9 +6,8 @@ credential is described by its fingerprint, an origin by redacted text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from authdoctor import __version__
 from authdoctor.codex import knowledge as K
@@ -77,8 +76,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class CheckReport:
+class CheckReport(NamedTuple):
     """What ``authdoctor check`` says, ready for either renderer."""
 
     diagnosis: Diagnosis
@@ -102,7 +100,7 @@ class CheckReport:
     def now(self) -> datetime:
         return self.diagnosis.evidence.now
 
-    def count(self, severity: Severity) -> int:
+    def tally(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
 
     def to_json(self) -> dict[str, Any]:

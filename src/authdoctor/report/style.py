@@ -8,8 +8,7 @@ encoding cannot carry ✓/⚠/✗ (a cp1252 console, ``LANG=C``), as pipx does.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -17,8 +16,7 @@ if TYPE_CHECKING:
 _CODES = {"red": "31", "yellow": "33", "green": "32", "bold": "1", "dim": "2", "cyan": "36"}
 
 
-@dataclass(frozen=True)
-class Style:
+class Style(NamedTuple):
     color: bool
     ok: str
     warn: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -137,10 +136,10 @@ def test_permission_denied_gives_the_file_back(machine: Machine) -> None:
     # Root reads everything, so stage what the collector reports for another user's 0600 file.
     machine.write_auth(chatgpt_auth(machine.now))
     ev = machine.evidence()
-    auth = replace(
-        ev.auth_file, login=None, uid=(ev.uid or 0) + 1, problem=Problem("unreadable", "permission denied: your user cannot read it")
+    auth = ev.auth_file._replace(
+        login=None, uid=(ev.uid or 0) + 1, problem=Problem("unreadable", "permission denied: your user cannot read it")
     )
-    ev = replace(ev, auth_file=auth)
+    ev = ev._replace(auth_file=auth)
     (f,) = auth_file_unreadable.check(Facts(ev, resolve(ev)))
     well_formed(f, ID, Severity.ERROR)
     assert "permission denied" in f.detail

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from authdoctor.diagnose.finding import Severity
 from authdoctor.diagnose.precedence import resolve
 from authdoctor.diagnose.rules import Facts, codex_home_override
@@ -40,7 +38,7 @@ def test_unresolvable_directory(machine: Machine) -> None:
     # Cannot be staged for real as root; feed the rule what the collector reports.
     machine.env["CODEX_HOME"] = str(machine.root)
     ev = machine.evidence()
-    ev = replace(ev, codex_home=replace(ev.codex_home, problem="unreadable", exists=False))
+    ev = ev._replace(codex_home=ev.codex_home._replace(problem="unreadable", exists=False))
     (f,) = codex_home_override.check(Facts(ev, resolve(ev)))
     well_formed(f, ID, Severity.ERROR)
     assert "canonicalize" in f.detail

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from authdoctor.codex import knowledge as K
 from authdoctor.codex.tokens import relative
@@ -14,8 +14,7 @@ from authdoctor.diagnose.precedence import Credential, Resolution
 from authdoctor.secret import REDACTED
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """The input of every rule: the evidence and the precedence verdict.  No I/O."""
 
     ev: Evidence
@@ -30,8 +29,7 @@ def _always(_: Facts) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One finding id: a pure ``check`` and the sentence it confirms when quiet."""
 
     id: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from authdoctor.codex import knowledge as K
 from authdoctor.codex.tokens import describe_age
@@ -32,7 +31,7 @@ def check(f: Facts) -> Iterable[Finding]:
         )
     else:
         age = "records no last refresh at all, so nothing shows it was refreshed recently"
-    login = describe_login(replace(stored, last_refresh=None), now)
+    login = describe_login(stored._replace(last_refresh=None), now)
     return [
         Finding(
             id=ID,

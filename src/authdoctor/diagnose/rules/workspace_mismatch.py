@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
 from authdoctor.diagnose.precedence import Credential
@@ -71,7 +70,7 @@ def check(f: Facts) -> Iterable[Finding]:
             title="Your login belongs to a workspace this configuration does not allow",
             detail=(
                 f"{config.path} restricts Codex to workspace{'s' if len(allowed) > 1 else ''} {ids}, but "
-                f"{describe_login(replace(cred, last_refresh=None), f.now)} {actual}. "
+                f"{describe_login(cred._replace(last_refresh=None), f.now)} {actual}. "
                 f'Codex prints "{message}" and deletes the stored login, so every sign-in to another workspace is undone.'
             ),
             origins=tuple(origins),
