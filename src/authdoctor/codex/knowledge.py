@@ -1,10 +1,11 @@
 """Everything authdoctor knows about how Codex handles credentials.
 
 Each fact here was checked against the real Codex CLI named in
-:data:`CHECKED_AGAINST` (see ``docs/codex-0.169.0-oracle.md``) and the Rust
-sources summarised in ``docs/codex-knowledge.md``.  When a new Codex release
-changes one of them, this module (and its oracle tests) is the reviewable
-change.
+:data:`CHECKED_AGAINST` (``docs/codex-0.169.0-oracle.md``, 221 observed
+states) and, where the binary cannot show it offline, the Rust sources
+(``../shared/reference/codex-auth.md``).  When a new Codex release changes one
+of them, this module -- with ``diagnose/precedence.py`` and the oracle tests in
+``tests/oracle`` -- is the reviewable change.
 """
 
 from __future__ import annotations
