@@ -39,7 +39,9 @@ class Setting(NamedTuple):
     path: Path  # absolute path on this machine (the registry uses a pseudo-path, e.g. HKCU/Environment)
     line: int  # 1-based; 0 when the place has no lines (registry value, launchctl getenv)
     text: str  # the statement, one line, with every value replaced by <redacted>
-    family: str  # "bash" | "zsh" | "posix" | "fish" | "fish-universal" | "powershell" | "pam" | "environment.d" | "launchd" | "registry" | "vscode" | "direnv" | "dotenv" | "trace"
+    # "bash" | "zsh" | "posix" | "fish" | "fish-universal" | "powershell" | "pam" | "environment.d" |
+    # "launchd" | "registry" | "vscode" | "direnv" | "dotenv" | "trace"
+    family: str
     span: tuple[int, int] = (0, 0)  # byte range of the whole statement in the file, for the fixer
     chain: tuple[Path, ...] = ()  # files that sourced this one, outermost first
     conditional: bool = False  # inside if/case/loop/function/&&: may not run
