@@ -76,13 +76,14 @@ class Machine:
         return write_private(self.codex_home / ".env", text, 0o600)
 
     def evidence(self) -> Evidence:
-        return collect(self.host())
+        # Unit tests never run shells; tests that need the trace call collect() themselves.
+        return collect(self.host(), execute=False)
 
     def diagnosis(self) -> Diagnosis:
         return diagnose(self.evidence())
 
     def report(self) -> CheckReport:
-        return build_report(self.host())
+        return build_report(self.host(), execute=False)
 
     def findings(self, finding_id: str | None = None) -> list[Finding]:
         found = list(self.diagnosis().findings)

@@ -26,7 +26,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-exec", action="store_true", help="never run the user's shell start-up code")
 
 
-COMMANDS = ("check", "demo")
+COMMANDS = ("check", "where", "demo")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -41,6 +41,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if only in (None, "check"):
         _add_check(sub)
+    if only in (None, "where"):
+        _add_where(sub)
     if only in (None, "demo"):
         _add_demo(sub)
     return parser
@@ -52,6 +54,19 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     check.add_argument("--home", metavar="DIR", help="diagnose this home directory instead of yours")
     check.add_argument("--root", metavar="DIR", help="diagnose an image or container root offline (no live environment)")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+
+
+def _add_where(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    where = sub.add_parser(
+        "where",
+        help="every place a variable is set, and which one wins where",
+        description="List every place that sets each variable, in evaluation order, and say which one wins for a new "
+        "login shell, a new interactive shell, GUI apps and Windows processes. Without VAR, all variables that affect Codex.",
+    )
+    _common(where)
+    where.add_argument("vars", nargs="*", metavar="VAR", help="variable names (default: every variable that affects Codex)")
+    where.add_argument("--home", metavar="DIR", help="look at this home directory instead of yours")
+    where.add_argument("--root", metavar="DIR", help="look at an image or container root offline")
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,7 +102,7 @@ def write(stream: TextIO, text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     words = _normalise(list(sys.argv[1:] if argv is None else argv))
     args = build_parser(words[0] if words[0] in COMMANDS else None).parse_args(words)
-    commands: dict[str, Callable[[argparse.Namespace], int]] = {"check": cmd_check, "demo": cmd_demo}
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {"check": cmd_check, "where": cmd_where, "demo": cmd_demo}
     try:
         return commands[args.command](args)
     except AuthdoctorError as exc:
@@ -133,6 +148,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     from authdoctor.commands.check import run_check
 
     return run_check(args)
+
+
+def cmd_where(args: argparse.Namespace) -> int:
+    from authdoctor.commands.where import run_where
+
+    return run_where(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -36,6 +36,12 @@ WORKLOAD_IDENTITY_VARS: Final = (WIF_RULE_ID, WIF_TOKEN_FILE)
 # Variables whose presence changes which credential or endpoint Codex uses.
 OVERRIDE_VARS: Final = (CODEX_ACCESS_TOKEN, CODEX_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL, CODEX_HOME, *WORKLOAD_IDENTITY_VARS)
 
+# What `authdoctor where` traces by default: every variable that can change
+# which credential or endpoint Codex uses, or how it reaches the network.
+PROXY_VARS: Final = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
+CA_VARS: Final = ("SSL_CERT_FILE", "CODEX_CA_CERTIFICATE")
+WHERE_VARS: Final = (CODEX_ACCESS_TOKEN, CODEX_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL, CODEX_HOME, *PROXY_VARS, *CA_VARS)
+
 # OPENAI_BASE_URL is read by neither `codex`, `codex exec` nor `codex doctor`
 # in 0.169.0 (it was removed upstream in 2026); only `openai_base_url` in
 # config.toml redirects the built-in provider.

@@ -28,6 +28,7 @@ from authdoctor.collect.evidence import (
     KeyringEvidence,
 )
 from authdoctor.collect.keyring import collect_keyring
+from authdoctor.collect.origins.model import OriginScan
 from authdoctor.host import Host
 from authdoctor.secret import scrub
 
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 
-def collect(host: Host) -> Evidence:
+def collect(host: Host, *, origins: bool = True, execute: bool = True) -> Evidence:
+    """Gather everything.  ``origins`` scans where watched variables are set; ``execute`` allows
+    tracing the user's shell when the static reading cannot explain a value in this terminal."""
     failures: list[GathererFailure] = []
 
     def guarded(name: str, fn: Callable[[], T], fallback: Callable[[], T]) -> T:
@@ -62,6 +65,9 @@ def collect(host: Host) -> Evidence:
         default_auth = guarded(
             "default auth.json", lambda: collect_auth_file(host, default_path), lambda: AuthFileEvidence(default_path, False)
         )
+    no_scans: tuple[OriginScan, ...] = ()
+    scans = guarded("origins", lambda: _origins(host, execute) if origins else no_scans, lambda: no_scans)
+    env = _with_startup_values(host, env, scans)
     install = guarded("codex install", lambda: collect_codex_install(host), lambda: CodexInstall(None, None))
     return Evidence(
         now=host.now(),
@@ -77,6 +83,8 @@ def collect(host: Host) -> Evidence:
         default_home_auth=default_auth,
         codex_path=install.path,
         codex_version=install.version,
+        origin_scans=scans,
+        env_shell={k: v for k in ("SHELL", "HOME") if (v := host.env.get(k)) is not None},
         failures=tuple(failures),
     )
 
@@ -88,3 +96,36 @@ def _codex_home_fallback(host: Host) -> CodexHomeEvidence:
     if raw:
         return CodexHomeEvidence(path=Path(raw), from_env=True, env_value=raw, problem="unreadable", default_path=default)
     return CodexHomeEvidence(path=default, from_env=False, env_value=None, default_path=default)
+
+
+def _origins(host: Host, execute: bool) -> tuple[OriginScan, ...]:
+    from authdoctor.collect.origins import TRACE_SOURCE, _run, scan_origins
+
+    names = frozenset(K.OVERRIDE_VARS)
+    scans = scan_origins(host, names, execute=False)
+    if execute and _needs_trace(host, names, scans):
+        scans = (*scans, _run(host, names, *TRACE_SOURCE))
+    return scans
+
+
+def _needs_trace(host: Host, names: frozenset[str], scans: tuple[OriginScan, ...]) -> bool:
+    """Trace only when reading cannot explain: a value here that no file sets, or an eval involved."""
+    settings = [s for scan in scans for trail in scan.trails for s in trail.settings]
+    if any(s.blocker == "eval" for s in settings):
+        return True
+    found = {s.var for s in settings}
+    return any(host.env.get(n) and n not in found for n in names if n not in K.WORKLOAD_IDENTITY_VARS)
+
+
+def _with_startup_values(host: Host, env: Mapping[str, EnvValue], scans: tuple[OriginScan, ...]) -> Mapping[str, EnvValue]:
+    """A variable this terminal lacks but a new terminal gets still reaches Codex next time."""
+    from authdoctor.collect.origins.contexts import new_terminal_winner
+
+    merged = dict(env)
+    for name in K.OVERRIDE_VARS:
+        if name in merged:
+            continue
+        won = new_terminal_winner(scans, name, host.env, host.platform)
+        if won is not None and won.value is not None:
+            merged[name] = EnvValue(name, won.value, "startup", won.line or None)
+    return merged

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from authdoctor.codex.tokens import Claims
+from authdoctor.collect.origins.model import OriginScan
 from authdoctor.secret import Secret
 
 
@@ -118,7 +119,7 @@ class EnvValue(NamedTuple):
 
     name: str
     value: Secret
-    source: str  # "environment" | "dotenv"
+    source: str  # "environment" | "dotenv" | "startup" (not in this terminal; new terminals get it)
     line: int | None = None
     shell_value_overridden: bool = False
 
@@ -148,6 +149,9 @@ class Evidence(NamedTuple):
     default_home_auth: AuthFileEvidence | None = None
     codex_path: Path | None = None
     codex_version: str | None = None
+    # Every place a watched variable is set (shell files, PAM, registry, …).
+    origin_scans: tuple[OriginScan, ...] = ()
+    env_shell: Mapping[str, str] | None = None  # SHELL and HOME of the user, to know which start-up files a new terminal reads
     failures: tuple[GathererFailure, ...] = ()
 
     def present(self, name: str) -> EnvValue | None:

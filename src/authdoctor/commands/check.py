@@ -15,9 +15,12 @@ from authdoctor.host import Host
 from authdoctor.report.model import CheckReport
 
 
-def build_report(host: Host) -> CheckReport:
-    """The whole read-only pipeline: Host ──collect──▶ Evidence ──diagnose──▶ findings ──▶ report."""
-    return CheckReport.build(diagnose(collect(host)))
+def build_report(host: Host, *, execute: bool = True) -> CheckReport:
+    """The whole read-only pipeline: Host ──collect──▶ Evidence ──diagnose──▶ findings ──▶ report.
+
+    ``execute=False`` (``--no-exec``) never runs the user's shell start-up code.
+    """
+    return CheckReport.build(diagnose(collect(host, execute=execute)))
 
 
 def exit_code(report: CheckReport, *, strict: bool = False) -> int:
@@ -42,6 +45,6 @@ def run_check(args: argparse.Namespace) -> int:
     from authdoctor.cli import write
 
     host = Host.from_system(home=args.home, root=args.root)
-    report = build_report(host)
+    report = build_report(host, execute=not args.no_exec)
     write(sys.stdout, render(report, args))
     return exit_code(report, strict=args.strict)

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from authdoctor.codex import knowledge as K
 from authdoctor.collect.evidence import Evidence
+from authdoctor.collect.origins.contexts import user_shell
 from authdoctor.diagnose.finding import Finding, Severity
 from authdoctor.diagnose.precedence import Resolution, resolve
 from authdoctor.diagnose.rules import RULES, Facts
+from authdoctor.diagnose.where import VariableReport, analyse
+
+
+def origin_reports(ev: Evidence) -> dict[str, VariableReport]:
+    """Where each watched variable is set, and what wins where (empty when origins were not scanned)."""
+    if not ev.origin_scans:
+        return {}
+    here = {n: v.value.reveal() for n, v in ev.env.items() if v.source == "environment"}
+    shell = user_shell(ev.env_shell or {}, ev.platform)
+    reports = analyse(ev.origin_scans, K.OVERRIDE_VARS, env=here, shell=shell, platform=ev.platform)
+    return {r.name: r for r in reports}
+
 
 _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -20,7 +34,7 @@ class Diagnosis(NamedTuple):
 
 
 def diagnose(evidence: Evidence) -> Diagnosis:
-    facts = Facts(evidence, resolve(evidence))
+    facts = Facts(evidence, resolve(evidence), origin_reports(evidence))
     findings: list[Finding] = []
     passed: list[str] = []
     for rule in RULES:

@@ -51,6 +51,10 @@ class Host(NamedTuple):
     uid: int | None = None  # None: unknown (Windows), so ownership checks are skipped
     clock: Callable[[], datetime] = _utcnow
     keyring: KeyringProbe | None = None
+    # Where the process table lives (Linux /proc); tests point it at a fake one.
+    proc: Path | None = Path("/proc") if sys.platform.startswith("linux") else None
+    # The process whose ancestry explains this environment ("self" = authdoctor).
+    pid: str = "self"
 
     # --- construction -------------------------------------------------------
 
@@ -79,7 +83,9 @@ class Host(NamedTuple):
         # This machine's keyring says nothing about an image's.
         keyring = None if root else default_keyring_probe()
         uid = os.getuid() if hasattr(os, "getuid") else None
-        return cls(env=env, home=home_path, root=root_path, uid=uid, keyring=keyring)
+        # An image has no running processes.
+        proc = Path("/proc") if sys.platform.startswith("linux") and not root else None
+        return cls(env=env, home=home_path, root=root_path, uid=uid, keyring=keyring, proc=proc)
 
     # --- environment and clock --------------------------------------------
 

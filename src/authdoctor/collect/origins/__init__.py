@@ -1,0 +1,51 @@
+"""Origins: every place that sets a watched variable, one source module per family.
+
+``scan_origins`` runs each source through the Host and never lets one broken
+source stop the others: a failure becomes a :class:`ScanNote`.  Sources are
+imported by name, only when they run, so a check pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from authdoctor.collect.origins.model import OriginScan, ScanNote
+from authdoctor.secret import scrub
+
+if TYPE_CHECKING:
+    from authdoctor.host import Host
+
+# (module, class) per family, in the order a report lists them.  The shell
+# trace runs the user's start-up code, so it is separate and optional.
+STATIC_SOURCES: tuple[tuple[str, str], ...] = (
+    ("authdoctor.collect.origins.system", "SystemEnvironmentSource"),
+    ("authdoctor.collect.origins.posix", "PosixShellSource"),
+    ("authdoctor.collect.origins.fish", "FishSource"),
+    ("authdoctor.collect.origins.powershell", "PowerShellSource"),
+    ("authdoctor.collect.origins.launchd", "LaunchdSource"),
+    ("authdoctor.collect.origins.registry", "RegistrySource"),
+    ("authdoctor.collect.origins.editors", "EditorSource"),
+    ("authdoctor.collect.origins.direnv", "DirenvSource"),
+    ("authdoctor.collect.origins.codex_dotenv", "CodexDotenvSource"),
+    ("authdoctor.collect.origins.provenance", "ProvenanceSource"),
+)
+TRACE_SOURCE = ("authdoctor.collect.origins.trace", "ShellTraceSource")
+
+
+def scan_origins(host: Host, names: frozenset[str], *, execute: bool = True) -> tuple[OriginScan, ...]:
+    """Scan every family for ``names``; with ``execute``, also trace the user's login shell."""
+    sources = [*STATIC_SOURCES, TRACE_SOURCE] if execute else list(STATIC_SOURCES)
+    return tuple(_run(host, names, module, cls) for module, cls in sources)
+
+
+def _run(host: Host, names: frozenset[str], module: str, cls: str) -> OriginScan:
+    label = module.rsplit(".", 1)[-1]
+    try:
+        source = getattr(importlib.import_module(module), cls)()
+        scan: OriginScan = source.scan(host, names)
+    except Exception as exc:  # noqa: BLE001 - one broken source must not hide the others
+        note = ScanNote(Path(label), "crash", scrub(f"authdoctor could not scan {label}: {type(exc).__name__}: {exc}"))
+        return OriginScan(label, (), (note,))
+    return scan

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Severity
-from authdoctor.diagnose.rules.base import Facts, Rule, a_or_an, env_origin, expiry_words, kind_words, unset_hint
+from authdoctor.diagnose.rules.base import Facts, Rule, a_or_an, env_origins, expiry_words, kind_words, remove_hint
 
 ID = "access-token-invalid"
 
@@ -33,9 +33,9 @@ def check(f: Facts) -> Iterable[Finding]:
             severity=Severity.ERROR,
             title=title,
             detail=detail,
-            origins=(env_origin(f.ev, K.CODEX_ACCESS_TOKEN),),
+            origins=env_origins(f, K.CODEX_ACCESS_TOKEN),
             fix=Fix(
-                summary=f"{unset_hint(K.CODEX_ACCESS_TOKEN)}. "
+                summary=f"{remove_hint(f, K.CODEX_ACCESS_TOKEN)}. "
                 "Then sign in with `codex login`, or ask your workspace admin for a new access token.",
                 commands=(f"unset {K.CODEX_ACCESS_TOKEN}",),
             ),

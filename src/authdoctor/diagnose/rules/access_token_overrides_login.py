@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Severity
-from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origin, expiry_words, kind_words, unset_hint
+from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origins, expiry_words, kind_words, places, remove_hint
 
 ID = "access-token-overrides-login"
 
@@ -30,10 +30,17 @@ def check(f: Facts) -> Iterable[Finding]:
         trouble = " The token itself is unusable (see access-token-invalid), so every request fails."
     elif (words := expiry_words(token, f.now)) and token.expires_at and token.expires_at <= f.now:
         trouble = f" The token {words}, so every request fails."
+    where = places(f, K.CODEX_ACCESS_TOKEN)
+    if access.source == "startup":
+        lives = f"It is not set in this terminal, but {where[0] if where else 'a start-up file'} exports it to every new terminal and app."
+    elif where:
+        lives = f"It comes from {', '.join(where)}, not from Codex's files."
+    else:
+        lives = "It lives in your environment, not in Codex's files."
     detail = (
         f"Codex reads CODEX_ACCESS_TOKEN before the login it stores, so {describe_login(stored, f.now)} is never used."
-        f"{trouble} Signing in again, reinstalling or deleting ~/.codex changes nothing while the variable is set, "
-        "because it lives in your environment, not in Codex's files. That is also why Codex works for another OS user or machine."
+        f"{trouble} {lives} So signing in again, reinstalling or deleting ~/.codex changes nothing, and Codex works "
+        "for another OS user or machine that lacks the variable."
     )
     return [
         Finding(
@@ -41,9 +48,9 @@ def check(f: Facts) -> Iterable[Finding]:
             severity=Severity.ERROR,
             title=f"CODEX_ACCESS_TOKEN overrides your {kind_words(stored.kind)} login",
             detail=detail,
-            origins=(env_origin(f.ev, K.CODEX_ACCESS_TOKEN),),
+            origins=env_origins(f, K.CODEX_ACCESS_TOKEN),
             fix=Fix(
-                summary=f"Remove CODEX_ACCESS_TOKEN. {unset_hint(K.CODEX_ACCESS_TOKEN)}. If you meant to use that token, "
+                summary=f"Remove CODEX_ACCESS_TOKEN. {remove_hint(f, K.CODEX_ACCESS_TOKEN)}. If you meant to use that token, "
                 "store it once with `printenv CODEX_ACCESS_TOKEN | codex login --with-access-token` instead.",
                 commands=(f"unset {K.CODEX_ACCESS_TOKEN}",),
             ),

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Severity
-from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origin
+from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origins
 
 ID = "api-key-env-overrides-login"
 
@@ -33,7 +33,7 @@ def check(f: Facts) -> Iterable[Finding]:
             severity=Severity.WARNING,
             title="CODEX_API_KEY overrides your login for non-interactive runs",
             detail=detail,
-            origins=(env_origin(f.ev, K.CODEX_API_KEY),),
+            origins=env_origins(f, K.CODEX_API_KEY),
             fix=Fix(
                 summary="Unless you want API-key billing for every `codex exec`, unset CODEX_API_KEY and remove it from your "
                 "shell start-up files; pass it only to the command that needs it (`CODEX_API_KEY=… codex exec …`).",

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import NamedTuple
 
 from authdoctor.codex import knowledge as K
 from authdoctor.codex.tokens import relative
 from authdoctor.collect.evidence import Evidence
+from authdoctor.collect.origins.model import UNSET
 from authdoctor.diagnose.finding import Finding, Origin
 from authdoctor.diagnose.precedence import Credential, Resolution
+from authdoctor.diagnose.where import VariableReport
 from authdoctor.secret import REDACTED
 
 
 class Facts(NamedTuple):
-    """The input of every rule: the evidence and the precedence verdict.  No I/O."""
+    """The input of every rule: the evidence, the precedence verdict and where each variable is set.  No I/O."""
 
     ev: Evidence
     res: Resolution
+    origins: Mapping[str, VariableReport] = MappingProxyType({})
 
     @property
     def now(self) -> datetime:
@@ -81,12 +85,36 @@ def expiry_words(c: Credential, now: datetime) -> str | None:
     return f"{verb} {relative(c.expires_at, now)} ({c.expires_at:%Y-%m-%d %H:%M} UTC)"
 
 
-def env_origin(ev: Evidence, name: str) -> Origin:
-    """Until the "where" tracer exists, an override in this process is attributed to its layer."""
-    value = ev.env.get(name)
+def env_origins(f: Facts, name: str) -> tuple[Origin, ...]:
+    """Every place ``name`` is set, the one in effect marked active.
+
+    The live environment is listed only when no start-up source explains the
+    value this terminal holds (then it came from tmux, an IDE, `sudo`, a parent shell …).
+    """
+    value = f.ev.env.get(name)
     if value is not None and value.source == "dotenv":
-        return Origin(context="dotenv", text=f"{name}={REDACTED}", path=str(ev.dotenv.path), line=value.line)
-    return Origin(context="environment", text=f"{name}={REDACTED}")
+        return (Origin(context="dotenv", text=f"{name}={REDACTED}", path=str(f.ev.dotenv.path), line=value.line),)
+    found: list[Origin] = []
+    explained = False
+    report = f.origins.get(name)
+    for rec in report.records if report is not None else ():
+        s = rec.setting
+        if s.action == UNSET:
+            continue
+        active = rec.status == "wins"
+        found.append(Origin(context=s.family, text=s.text, path=str(s.path), line=s.line or None, active=active))
+        if active and value is not None and s.value is not None and s.value == value.value:
+            explained = True
+    if value is not None and value.source == "environment" and not explained:
+        found.append(Origin(context="environment", text=f"{name}={REDACTED}"))
+    return tuple(found) or (Origin(context="environment", text=f"{name}={REDACTED}"),)
+
+
+def places(f: Facts, name: str) -> list[str]:
+    """``~/.zshrc:3``-style places whose setting is in effect somewhere, editable ones first."""
+    report = f.origins.get(name)
+    records = [r for r in (report.records if report is not None else ()) if r.status == "wins" and r.setting.action != UNSET]
+    return [r.setting.where for r in sorted(records, key=lambda r: not r.setting.editable)]
 
 
 def a_or_an(word: str) -> str:
@@ -112,11 +140,20 @@ def from_dotenv(ev: Evidence, name: str) -> bool:
     return value is not None and value.source == "dotenv"
 
 
-def remove_hint(ev: Evidence, name: str) -> str:
-    """How to get rid of a variable, wherever this process got it from."""
+def remove_hint(f: Facts, name: str) -> str:
+    """How to get rid of a variable, wherever it comes from: the exact lines when they are known."""
+    ev = f.ev
     value = ev.env.get(name)
     if value is not None and value.source == "dotenv":
         return f"Delete line {value.line} ({name}=…) from {ev.dotenv.path}, which Codex loads at start-up, then restart Codex"
+    where = places(f, name)
+    if where:
+        lines = ", ".join(where)
+        now = f"run `unset {name}` in this terminal, " if value is not None and value.source == "environment" else ""
+        return (
+            f"Comment out or delete the line that sets it ({lines}; `authdoctor where {name}` lists every place), "
+            f"{now}then open a new terminal and restart Codex"
+        )
     return unset_hint(name)
 
 

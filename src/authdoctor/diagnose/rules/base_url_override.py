@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
-from authdoctor.diagnose.rules.base import Facts, Rule, env_origin, from_dotenv, kind_words
+from authdoctor.diagnose.rules.base import Facts, Rule, env_origins, from_dotenv, kind_words
 
 ID = "base-url-override"
 
@@ -64,7 +64,7 @@ def check(f: Facts) -> Iterable[Finding]:
             return [_ignored_env(f)]
         env = None  # config.toml decides; the variable changes nothing
     if env is not None:
-        settings.append((env.value.reveal(), env_origin(f.ev, K.OPENAI_BASE_URL)))
+        settings.append((env.value.reveal(), env_origins(f, K.OPENAI_BASE_URL)[0]))
     if not settings:
         return []
     url = settings[0][0]  # config.toml wins over the environment variable
@@ -134,7 +134,7 @@ def _ignored_env(f: Facts) -> Finding:
             "for Codex now. Older Codex versions and other OpenAI tools still send your credential to that URL, and a "
             "ChatGPT login sent to the API endpoint fails with `401 … Missing scopes`."
         ),
-        origins=(env_origin(f.ev, K.OPENAI_BASE_URL),),
+        origins=env_origins(f, K.OPENAI_BASE_URL),
         fix=Fix(
             summary=f"If you relied on it for a proxy, set openai_base_url in {f.ev.config.path} instead; otherwise {step}.",
             commands=() if from_dotenv(f.ev, K.OPENAI_BASE_URL) else (f"unset {K.OPENAI_BASE_URL}",),

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Severity
-from authdoctor.diagnose.rules.base import Facts, Rule, env_origin, shell_quote
+from authdoctor.diagnose.rules.base import Facts, Rule, env_origins, shell_quote
 
 ID = "codex-home-override"
 
@@ -41,7 +41,7 @@ def _broken(f: Facts) -> Finding:
             f'CODEX_HOME is set to "{home.env_value}", which {why}. Codex refuses to start (`{codex_says}`), '
             "so every command fails before it even looks for a login."
         ),
-        origins=(env_origin(f.ev, K.CODEX_HOME),),
+        origins=env_origins(f, K.CODEX_HOME),
         fix=Fix(summary=fix, commands=commands),
     )
 
@@ -67,7 +67,7 @@ def check(f: Facts) -> Iterable[Finding]:
                     f"CODEX_HOME sends Codex to {home.path}, which holds no login, while {default.path} does. "
                     'Codex only looks in CODEX_HOME, so it reports "Not logged in" even though you signed in.'
                 ),
-                origins=(env_origin(f.ev, K.CODEX_HOME),),
+                origins=env_origins(f, K.CODEX_HOME),
                 fix=Fix(
                     summary="Unset CODEX_HOME (and remove it from your shell start-up files), "
                     "or sign in again with CODEX_HOME set so the login is stored there.",

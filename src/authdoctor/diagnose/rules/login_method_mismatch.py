@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
 from authdoctor.diagnose.precedence import Credential
-from authdoctor.diagnose.rules.base import Facts, Rule, env_origin, kind_words, remove_hint, source_words
+from authdoctor.diagnose.rules.base import Facts, Rule, env_origins, kind_words, remove_hint, source_words
 
 ID = "login-method-mismatch"
 
@@ -48,20 +48,20 @@ def check(f: Facts) -> Iterable[Finding]:
     origins = [Origin(context="config", text=f'forced_login_method = "{forced}"', path=str(config.path))]
     login_cmd = "codex login" if forced == "chatgpt" else "printenv OPENAI_API_KEY | codex login --with-api-key"
     if cred.source == f"env:{K.CODEX_ACCESS_TOKEN}":
-        origins.append(env_origin(f.ev, K.CODEX_ACCESS_TOKEN))
+        origins.extend(env_origins(f, K.CODEX_ACCESS_TOKEN))
         message = "Not logged in"
         consequence = 'because with forced_login_method = "api" Codex skips CODEX_ACCESS_TOKEN entirely, and nothing else is stored.'
-        hint = remove_hint(f.ev, K.CODEX_ACCESS_TOKEN)
+        hint = remove_hint(f, K.CODEX_ACCESS_TOKEN)
         summary = f"Sign in with an API key (`{login_cmd}`), or {hint[0].lower()}{hint[1:]}."
     elif cred.source.startswith("env:"):
         var = cred.source[len("env:") :]
-        origins.append(env_origin(f.ev, var))
+        origins.extend(env_origins(f, var))
         consequence = (
             f"It then deletes whatever login is stored, and because {var} lives in your environment, "
             "signing in again loops back to the same message."
         )
         summary = (
-            f"{remove_hint(f.ev, var)}. Then sign in with {want} (`{login_cmd}`) if Codex logged you out. "
+            f"{remove_hint(f, var)}. Then sign in with {want} (`{login_cmd}`) if Codex logged you out. "
             f"Leave forced_login_method alone if your administrator set it."
         )
     else:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Severity
-from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origin
+from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origins
 from authdoctor.secret import fingerprint
 
 ID = "openai-api-key-ignored"
@@ -37,7 +37,7 @@ def check(f: Facts) -> Iterable[Finding]:
             severity=Severity.WARNING,
             title="OPENAI_API_KEY is set but Codex ignores it",
             detail=detail,
-            origins=(env_origin(f.ev, K.OPENAI_API_KEY),),
+            origins=env_origins(f, K.OPENAI_API_KEY),
             fix=Fix(
                 summary="To sign in with this key, run `printenv OPENAI_API_KEY | codex login --with-api-key`. "
                 "Otherwise remove it from the environment Codex runs in, or name it in a provider's `env_key`.",

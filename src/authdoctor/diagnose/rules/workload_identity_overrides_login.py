@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose.finding import Finding, Fix, Severity
-from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origin
+from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origins
 
 ID = "workload-identity-overrides-login"
 
@@ -48,7 +48,7 @@ def check(f: Facts) -> Iterable[Finding]:
             severity=severity,
             title=title,
             detail=detail,
-            origins=tuple(env_origin(f.ev, n) for n in names),
+            origins=tuple(o for n in names for o in env_origins(f, n)),
             fix=Fix(
                 summary=f"Unless this machine uses workload identity federation on purpose, run `{unset}` and remove "
                 "the lines that set them from your shell start-up files, then open a new terminal.",

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
 from authdoctor.diagnose.precedence import Credential
-from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origin
+from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, env_origins
 
 ID = "workspace-mismatch"
 
@@ -56,7 +56,7 @@ def check(f: Facts) -> Iterable[Finding]:
     config = f.ev.config
     origins = [Origin(context="config", text=f"forced_chatgpt_workspace_id = {_toml(allowed)}", path=str(config.path))]
     if cred.source.startswith("env:"):
-        origins.append(env_origin(f.ev, cred.source[len("env:") :]))
+        origins.extend(env_origins(f, cred.source[len("env:") :]))
         fix = (
             f"Use a token issued for the allowed workspace in {cred.source[len('env:') :]}, or unset it and run `codex login`; "
             "fix forced_chatgpt_workspace_id if it is wrong."

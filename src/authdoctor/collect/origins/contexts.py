@@ -1,0 +1,67 @@
+"""Which kinds of process a person cares about, and which trails each one goes through.
+
+Shared by ``check`` (to know what a new terminal inherits) and ``where``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import NamedTuple
+
+from authdoctor.collect.origins.model import OriginScan, Setting, winner
+
+PAM = "login sessions (PAM)"
+SYSTEMD_GUI = "GUI apps (systemd user session)"
+LAUNCHD_GUI = "GUI apps (launchd)"
+WINDOWS = "Windows processes (started from Explorer)"
+THIS_TERMINAL = "this terminal"
+TRACED_SUFFIX = " (traced)"
+
+
+class Context(NamedTuple):
+    """A kind of process and the trails (in order) whose settings it goes through."""
+
+    name: str
+    trails: tuple[str, ...]
+
+
+def user_shell(env: Mapping[str, str], platform: str) -> str:
+    if platform.startswith("win"):
+        return "powershell"
+    shell = PurePath(env.get("SHELL") or "bash").name
+    return shell if shell in ("bash", "zsh", "fish", "ksh", "sh", "dash") else "bash"
+
+
+def contexts_for(shell: str, platform: str) -> tuple[Context, ...]:
+    """The contexts the report marks a winner for, on this platform and with this login shell."""
+    sh = "sh" if shell == "dash" else shell
+    if sh == "fish":
+        login, interactive = (f"{sh} login shell",), (f"{sh} interactive shell",)
+    elif sh == "powershell":
+        login = interactive = ("PowerShell",)
+    else:
+        login, interactive = (f"{sh} login+interactive shell",), (f"{sh} interactive shell",)
+    session = () if platform.startswith("win") else (PAM,)
+    out = [
+        Context(f"new login shell ({sh})", (*session, *login)),
+        Context(f"new interactive shell ({sh})", (*session, *interactive)),
+    ]
+    if platform == "darwin":
+        out.append(Context("GUI apps (launchd)", (LAUNCHD_GUI,)))
+    elif platform.startswith("win"):
+        out.append(Context("Windows processes (Explorer)", (WINDOWS,)))
+    else:
+        out.append(Context("GUI apps (systemd session)", (PAM, SYSTEMD_GUI)))
+    return tuple(out)
+
+
+def new_terminal_winner(scans: tuple[OriginScan, ...], var: str, env: Mapping[str, str], platform: str) -> Setting | None:
+    """The setting a brand-new login terminal ends up with for ``var`` (traced trails beat static ones)."""
+    login = contexts_for(user_shell(env, platform), platform)[0]
+    by_trail: dict[str, list[Setting]] = {}
+    for scan in scans:
+        for trail in scan.trails:
+            by_trail.setdefault(trail.context, []).extend(trail.settings)
+    chosen = [f"{t}{TRACED_SUFFIX}" if f"{t}{TRACED_SUFFIX}" in by_trail else t for t in login.trails]
+    return winner([s for t in chosen for s in by_trail.get(t, ())], var)
