@@ -191,7 +191,7 @@ def test_internal_error_is_one_line_without_traceback(
 ) -> None:
     from authdoctor.commands import check
 
-    def boom(*_: object) -> None:
+    def boom(*_: object, **__: object) -> None:
         raise RuntimeError("kaput")
 
     monkeypatch.setattr(check, "build_report", boom)

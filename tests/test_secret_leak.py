@@ -156,7 +156,7 @@ def test_a_crash_message_holding_a_secret_is_scrubbed(
     token = planted.env_access
     Secret(token)  # as it would have been registered when read
 
-    def boom(*_: object) -> None:
+    def boom(*_: object, **__: object) -> None:
         raise ValueError(f"could not handle {token}")
 
     monkeypatch.setattr(check, "build_report", boom)
