@@ -51,7 +51,7 @@ def healthy(home: Path) -> dict[str, str]:
 
 def test_seed_setup_exits_1_and_names_the_override(home: Path) -> None:
     seed = build_seed_home(home, datetime.now(UTC))
-    env = clean_env(home, CODEX_ACCESS_TOKEN=seed.access_token)
+    env = clean_env(home, CODEX_ACCESS_TOKEN=seed.access_token, SHELL="/bin/zsh")
     proc = run(["check", "--json"], env)
     assert proc.returncode == 1, proc.stderr
     report = load_json(proc.stdout)
@@ -80,8 +80,28 @@ def test_seed_setup_exits_1_and_names_the_override(home: Path) -> None:
             assert set(origin) == ORIGIN_KEYS
     [override] = [f for f in report["findings"] if f["id"] == "access-token-overrides-login"]
     assert override["severity"] == "error"
-    assert override["origins"][0]["context"] == "environment"
-    assert override["origins"][0]["text"] == "CODEX_ACCESS_TOKEN=<redacted>"
+    # The one precise answer: the file and line, and nothing vaguer beside it.
+    assert override["origins"] == [
+        {
+            "path": str(seed.zshrc),
+            "line": seed.export_line,
+            "context": "zsh",
+            "active": True,
+            "text": "export CODEX_ACCESS_TOKEN=<redacted>",
+        }
+    ]
+    assert f"{seed.zshrc}:{seed.export_line}" in override["fix"]["summary"]
+
+
+def test_a_token_only_new_terminals_get_still_counts(home: Path) -> None:
+    seed = build_seed_home(home, datetime.now(UTC))
+    proc = run(["check", "--json", "--no-exec"], clean_env(home, SHELL="/bin/zsh"))
+    assert proc.returncode == 1
+    report = load_json(proc.stdout)
+    assert report["credential"]["source"] == "env:CODEX_ACCESS_TOKEN"
+    [override] = [f for f in report["findings"] if f["id"] == "access-token-overrides-login"]
+    assert "not set in this terminal" in override["detail"]
+    assert override["origins"][0]["path"] == str(seed.zshrc)
 
 
 def test_default_command_is_check_and_text_report(home: Path) -> None:

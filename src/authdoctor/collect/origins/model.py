@@ -105,4 +105,3 @@ def winner(settings: tuple[Setting, ...] | list[Setting], var: str) -> Setting |
 def redact_assignment(name: str, exported: bool = True, keyword: str = "export") -> str:
     """``export NAME=<redacted>`` -- the text shown for a setting."""
     return f"{keyword + ' ' if exported and keyword else ''}{name}=<redacted>"
-
