@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from authdoctor.collect.origins.contexts import TRACED_SUFFIX, contexts_for
+from authdoctor.collect.origins.contexts import TRACED_SUFFIX, context_settings, contexts_for
 from authdoctor.collect.origins.model import UNSET, OriginScan, ScanNote, Setting, winner
 from authdoctor.secret import Secret
 
@@ -60,7 +60,7 @@ def analyse(
         for ctx in contexts:
             # A traced trail really ran: it beats the static reading of the same shell.
             chosen = tuple(f"{t}{TRACED_SUFFIX}" if f"{t}{TRACED_SUFFIX}" in trails else t for t in ctx.trails)
-            settings = [s for t in chosen for s in trails.get(t, ())]
+            settings = context_settings(ctx.trails, trails)
             verdicts.append(ContextVerdict(ctx.name, winner(settings, name), any(t in trails for t in chosen)))
         # Every other trail (VS Code, direnv, fish when the login shell is zsh, …) gets its own verdict.
         listed = {t for ctx in contexts for t in ctx.trails} | {f"{t}{TRACED_SUFFIX}" for ctx in contexts for t in ctx.trails}

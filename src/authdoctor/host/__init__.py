@@ -122,6 +122,10 @@ class Host(NamedTuple):
         except (OSError, ValueError):
             return None
 
+    def list_dir(self, path: Path) -> list[Path]:
+        """Entries of a directory, sorted by name.  Raises OSError like os.scandir."""
+        return sorted(path.iterdir(), key=lambda p: p.name)
+
     def realpath(self, path: Path) -> Path:
         try:
             return path.resolve(strict=True)

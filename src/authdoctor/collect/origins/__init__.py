@@ -34,9 +34,14 @@ STATIC_SOURCES: tuple[tuple[str, str], ...] = (
 TRACE_SOURCE = ("authdoctor.collect.origins.trace", "ShellTraceSource")
 
 
+# Sources that can only apply on one platform are not even imported elsewhere.
+_ONLY_ON = {"RegistrySource": "win", "LaunchdSource": "darwin"}
+
+
 def scan_origins(host: Host, names: frozenset[str], *, execute: bool = True) -> tuple[OriginScan, ...]:
     """Scan every family for ``names``; with ``execute``, also trace the user's login shell."""
-    sources = [*STATIC_SOURCES, TRACE_SOURCE] if execute else list(STATIC_SOURCES)
+    static = [(m, c) for m, c in STATIC_SOURCES if host.platform.startswith(_ONLY_ON.get(c, ""))]
+    sources = [*static, TRACE_SOURCE] if execute else static
     return tuple(_run(host, names, module, cls) for module, cls in sources)
 
 

@@ -168,7 +168,7 @@ def list_dir(host: Host, directory: Path, suffix: str, notes: list[ScanNote]) ->
     if st is None:
         return []
     try:
-        return [p for p in directory.iterdir() if p.name.endswith(suffix)]
+        return [p for p in host.list_dir(directory) if p.name.endswith(suffix)]
     except NotADirectoryError:
         return []
     except OSError as exc:

@@ -56,6 +56,18 @@ def contexts_for(shell: str, platform: str) -> tuple[Context, ...]:
     return tuple(out)
 
 
+def context_settings(trails: tuple[str, ...], by_trail: Mapping[str, list[Setting]]) -> list[Setting]:
+    """The settings a context goes through, in order; traced trails replace static ones.
+
+    fish applies its universal variables first and lets an inherited value (PAM,
+    the session) override them, so universal settings go before everything else.
+    """
+    chosen = [f"{t}{TRACED_SUFFIX}" if f"{t}{TRACED_SUFFIX}" in by_trail else t for t in trails]
+    settings = [s for t in chosen for s in by_trail.get(t, ())]
+    universal = [s for s in settings if s.family == "fish-universal"]
+    return [*universal, *(s for s in settings if s.family != "fish-universal")] if universal else settings
+
+
 def new_terminal_winner(scans: tuple[OriginScan, ...], var: str, env: Mapping[str, str], platform: str) -> Setting | None:
     """The setting a brand-new login terminal ends up with for ``var`` (traced trails beat static ones)."""
     login = contexts_for(user_shell(env, platform), platform)[0]
@@ -63,5 +75,4 @@ def new_terminal_winner(scans: tuple[OriginScan, ...], var: str, env: Mapping[st
     for scan in scans:
         for trail in scan.trails:
             by_trail.setdefault(trail.context, []).extend(trail.settings)
-    chosen = [f"{t}{TRACED_SUFFIX}" if f"{t}{TRACED_SUFFIX}" in by_trail else t for t in login.trails]
-    return winner([s for t in chosen for s in by_trail.get(t, ())], var)
+    return winner(context_settings(login.trails, by_trail), var)

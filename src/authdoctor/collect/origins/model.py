@@ -43,6 +43,7 @@ class Setting(NamedTuple):
     # "launchd" | "registry" | "vscode" | "direnv" | "dotenv" | "trace"
     family: str
     span: tuple[int, int] = (0, 0)  # byte range of the whole statement in the file, for the fixer
+    part: tuple[int, int] = (0, 0)  # byte range of just this variable's piece (`X=v` in `export A=1 X=v`)
     chain: tuple[Path, ...] = ()  # files that sourced this one, outermost first
     conditional: bool = False  # inside if/case/loop/function/&&: may not run
     editable: bool = True  # a fixer may comment it out / remove it safely

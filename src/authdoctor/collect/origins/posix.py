@@ -305,9 +305,9 @@ class _Files:
         return sorted(f for f in found if f != "/")
 
     def _listdir(self, logical: str) -> list[str]:
-        # Host has no directory listing yet; listing through host.path keeps --root right.
+        # Listing through host.path keeps --root right.
         try:
-            return sorted(p.name for p in self.path(logical).iterdir())
+            return [p.name for p in self.host.list_dir(self.path(logical))]
         except OSError:
             return []
 
@@ -731,6 +731,7 @@ class _Walk:
                 text=ev.text,
                 family=self.ctx.family,
                 span=ev.span,
+                part=ev.part,
                 chain=tuple(self.files.path(c) for c in where.chain),
                 conditional=maybe,
                 editable=blocker is None,
