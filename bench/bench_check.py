@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         home.mkdir()
         seed = build_seed_home(home, datetime.now(UTC))
         path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
-        env = {"HOME": str(home), "PATH": path, "LANG": "C.UTF-8", "CODEX_ACCESS_TOKEN": seed.access_token}
+        # The seed user's shell is zsh: its .zshrc exports the token.
+        env = {"HOME": str(home), "PATH": path, "LANG": "C.UTF-8", "SHELL": "/bin/zsh", "CODEX_ACCESS_TOKEN": seed.access_token}
         if not shutil.which("authdoctor", path=path):
             env["PYTHONPATH"] = str(REPO / "src")
 

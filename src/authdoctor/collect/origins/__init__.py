@@ -38,17 +38,34 @@ TRACE_SOURCE = ("authdoctor.collect.origins.trace", "ShellTraceSource")
 _ONLY_ON = {"RegistrySource": "win", "LaunchdSource": "darwin"}
 
 
-def scan_origins(host: Host, names: frozenset[str], *, execute: bool = True) -> tuple[OriginScan, ...]:
-    """Scan every family for ``names``; with ``execute``, also trace the user's login shell."""
+_POSIX_SHELLS = ("bash", "zsh", "sh", "ksh")
+
+
+def scan_origins(host: Host, names: frozenset[str], *, execute: bool = True, focus: str | None = None) -> tuple[OriginScan, ...]:
+    """Scan every family for ``names``; with ``execute``, also trace the user's login shell.
+
+    ``focus`` (the user's shell, for ``check``) skips the start-up files of
+    other shells: Codex and its IDE extension inherit from ``$SHELL`` only.
+    """
     static = [(m, c) for m, c in STATIC_SOURCES if host.platform.startswith(_ONLY_ON.get(c, ""))]
+    if focus is not None:
+        keep = {
+            "PosixShellSource": focus in _POSIX_SHELLS,
+            "FishSource": focus == "fish",
+            "PowerShellSource": focus == "powershell",
+            # Without tmux or direnv in this terminal there is nothing live to read.
+            "ProvenanceSource": bool(host.env.get("TMUX") or host.env.get("DIRENV_DIFF")),
+        }
+        static = [(m, c) for m, c in static if keep.get(c, True)]
     sources = [*static, TRACE_SOURCE] if execute else static
-    return tuple(_run(host, names, module, cls) for module, cls in sources)
+    kwargs: dict[str, object] = {"shells": (focus,)} if focus in _POSIX_SHELLS else {}
+    return tuple(_run(host, names, module, cls, kwargs if cls == "PosixShellSource" else {}) for module, cls in sources)
 
 
-def _run(host: Host, names: frozenset[str], module: str, cls: str) -> OriginScan:
+def _run(host: Host, names: frozenset[str], module: str, cls: str, kwargs: dict[str, object] | None = None) -> OriginScan:
     label = module.rsplit(".", 1)[-1]
     try:
-        source = getattr(importlib.import_module(module), cls)()
+        source = getattr(importlib.import_module(module), cls)(**(kwargs or {}))
         scan: OriginScan = source.scan(host, names)
     except Exception as exc:  # noqa: BLE001 - one broken source must not hide the others
         note = ScanNote(Path(label), "crash", scrub(f"authdoctor could not scan {label}: {type(exc).__name__}: {exc}"))

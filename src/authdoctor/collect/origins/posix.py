@@ -87,8 +87,12 @@ class PosixShellSource:
 
     name = SOURCE_NAME
 
+    def __init__(self, shells: tuple[str, ...] | None = None) -> None:
+        # `check` follows only the user's own shell; `where` follows them all.
+        self.shells = shells
+
     def scan(self, host: Host, names: frozenset[str]) -> OriginScan:
-        return scan_posix(host, names)
+        return scan_posix(host, names, shells=self.shells)
 
 
 class ShellContext(NamedTuple):
@@ -117,12 +121,13 @@ def contexts(host: Host) -> tuple[ShellContext, ...]:
     return tuple(out)
 
 
-def scan_posix(host: Host, names: frozenset[str]) -> OriginScan:
-    """Every setting of ``names`` in POSIX shell start-up files, per kind of shell."""
+def scan_posix(host: Host, names: frozenset[str], *, shells: tuple[str, ...] | None = None) -> OriginScan:
+    """Every setting of ``names`` in POSIX shell start-up files, per kind of shell (or only ``shells``)."""
     if host.is_windows:
         return OriginScan(SOURCE_NAME)
     files = _Files(host, names)
-    trails = tuple(_Walk(files, ctx).run() for ctx in contexts(host))
+    wanted = [c for c in contexts(host) if shells is None or c.shell in shells]
+    trails = tuple(_Walk(files, ctx).run() for ctx in wanted)
     return OriginScan(SOURCE_NAME, trails, tuple(files.notes.values()))
 
 
