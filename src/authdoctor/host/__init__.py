@@ -134,6 +134,33 @@ class Host(NamedTuple):
 
     # --- subprocesses -----------------------------------------------------
 
+    def spawn(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path | None = None,
+        stderr: int | None = None,
+        pass_fds: Sequence[int] = (),
+    ) -> subprocess.Popen[bytes]:
+        """Start a program whose output the caller streams itself (the shell tracer).
+
+        Same rules as :meth:`run`: stdin closed, stdout discarded, no terminal, its
+        own session (so the caller can kill the whole group).
+        """
+        import subprocess
+
+        return subprocess.Popen(  # noqa: S603 - argv is built by us, never by a shell
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr if stderr is not None else subprocess.DEVNULL,
+            pass_fds=tuple(pass_fds),
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=not self.is_windows,
+        )
+
     def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> RunResult:
         """Run a program with no terminal and stdin closed, killing its whole group on timeout."""
         import subprocess  # only commands that run programs pay for it
