@@ -129,10 +129,11 @@ class ShellTraceSource:
             # included -- would land in that file.  Not worth a leaked secret.
             note = ScanNote(redirect, "not-traced", f"{redirect} redirects the shell's error output (exec 2>…), so zsh was not traced")
             return OriginScan(SOURCE_NAME, (), (note,))
-        return trace_shell(host, host.env["SHELL"], LOGIN_INTERACTIVE, names)
+        return trace_shell(host, host.env["SHELL"], LOGIN_INTERACTIVE, names, timeout=DEFAULT_TIMEOUT)
 
 
-_STDERR_EXEC = re.compile(rb"(?m)^[^#\n]*\bexec\b[^\n;|&]*(?:\b2>|&>)")
+# `exec` with a redirection of fd 2: `2>`, `2>>`, `&>`, or `>&file` (not `>&1`).
+_STDERR_EXEC = re.compile(rb"(?m)^[^#\n]*\bexec\b(?:[^\n;|&]|&(?!&))*?(?:\b2>|&>|>&(?![0-9-]))")
 
 
 def _stderr_redirect(host: Host) -> Path | None:

@@ -18,6 +18,7 @@ from authdoctor.diagnose.rules import (
     not_logged_in,
     openai_api_key_ignored,
     refresh_token_stale,
+    startup_file_problem,
     workload_identity_overrides_login,
     workspace_mismatch,
 )
@@ -41,6 +42,7 @@ RULES: tuple[Rule, ...] = (
     login_method_mismatch.RULE,
     workspace_mismatch.RULE,
     keyring_unavailable.RULE,
+    startup_file_problem.RULE,
 )
 
 __all__ = ["RULES", "Facts", "Rule"]
