@@ -63,7 +63,16 @@ class Machine:
         return Path(custom) if custom else self.home / ".codex"
 
     def host(self) -> Host:
-        return Host(env=dict(self.env), home=self.home, platform=self.platform, uid=self.uid, clock=lambda: self.now, keyring=self.keyring)
+        # No process table: the test runner's own ancestors are not the machine under test.
+        return Host(
+            env=dict(self.env),
+            home=self.home,
+            platform=self.platform,
+            uid=self.uid,
+            clock=lambda: self.now,
+            keyring=self.keyring,
+            proc=None,
+        )
 
     def write_auth(self, payload: dict[str, Any] | str | bytes, mode: int = 0o600) -> Path:
         self.codex_home.mkdir(parents=True, exist_ok=True)

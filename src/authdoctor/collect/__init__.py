@@ -68,6 +68,7 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True) -> Eviden
     no_scans: tuple[OriginScan, ...] = ()
     scans = guarded("origins", lambda: _origins(host, execute) if origins else no_scans, lambda: no_scans)
     env = _with_startup_values(host, env, scans)
+    chain = guarded("parent processes", lambda: _parent_chain(host, env, scans), lambda: None)
     install = guarded("codex install", lambda: collect_codex_install(host), lambda: CodexInstall(None, None))
     return Evidence(
         now=host.now(),
@@ -84,6 +85,7 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True) -> Eviden
         codex_path=install.path,
         codex_version=install.version,
         origin_scans=scans,
+        parent_chain=chain,
         env_shell={k: v for k in ("SHELL", "HOME") if (v := host.env.get(k)) is not None},
         failures=tuple(failures),
     )
@@ -132,3 +134,14 @@ def _with_startup_values(host: Host, env: Mapping[str, EnvValue], scans: tuple[O
         if won is not None and won.value is not None:
             merged[name] = EnvValue(name, won.value, "startup", won.line or None)
     return merged
+
+
+def _parent_chain(host: Host, env: Mapping[str, EnvValue], scans: tuple[OriginScan, ...]) -> str | None:
+    """The parent process chain, when some override in this terminal has no start-up origin."""
+    found = {s.var for scan in scans for trail in scan.trails for s in trail.settings}
+    if not any(v.source == "environment" and v.set and name not in found for name, v in env.items()):
+        return None
+    from authdoctor.collect.origins.provenance import describe_chain, process_chain
+
+    chain = process_chain(host)
+    return describe_chain(chain) if chain else None

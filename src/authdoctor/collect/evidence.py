@@ -151,6 +151,9 @@ class Evidence(NamedTuple):
     codex_version: str | None = None
     # Every place a watched variable is set (shell files, PAM, registry, …).
     origin_scans: tuple[OriginScan, ...] = ()
+    # Where this terminal's environment most likely came from (tmux, an IDE, sudo …),
+    # read only when some override here has no start-up origin.
+    parent_chain: str | None = None
     env_shell: Mapping[str, str] | None = None  # SHELL and HOME of the user, to know which start-up files a new terminal reads
     failures: tuple[GathererFailure, ...] = ()
 

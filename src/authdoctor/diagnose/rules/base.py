@@ -106,7 +106,8 @@ def env_origins(f: Facts, name: str) -> tuple[Origin, ...]:
         if active and value is not None and s.value is not None and s.value == value.value:
             explained = True
     if value is not None and value.source == "environment" and not explained:
-        found.append(Origin(context="environment", text=f"{name}={REDACTED}"))
+        likely = f" (set in this terminal, not by any start-up file; most likely from {f.ev.parent_chain})" if f.ev.parent_chain else ""
+        found.append(Origin(context="environment", text=f"{name}={REDACTED}{likely}"))
     return tuple(found) or (Origin(context="environment", text=f"{name}={REDACTED}"),)
 
 
