@@ -59,8 +59,8 @@ def test_tmux_global_environment(machine: Machine) -> None:
 def test_direnv_diff(machine: Machine) -> None:
     token = personal_access_token()
     diff = base64.urlsafe_b64encode(zlib.compress(json.dumps({"p": {}, "n": {"CODEX_ACCESS_TOKEN": token, "X": "1"}}).encode())).decode()
-    env = {**machine.env, "DIRENV_DIFF": diff.rstrip("="), "DIRENV_FILE": "/work/project/.envrc"}
+    env = {**machine.env, "DIRENV_DIFF": diff.rstrip("="), "DIRENV_FILE": "/srv/project/.envrc"}
     [setting] = direnv_settings(machine.host()._replace(env=env), frozenset({"CODEX_ACCESS_TOKEN"}))
-    assert setting.path == Path("/work/project/.envrc") and setting.family == "direnv"
+    assert setting.path == Path("/srv/project/.envrc") and setting.family == "direnv"
     scan = ProvenanceSource().scan(machine.host()._replace(env={**env, "DIRENV_DIFF": "not base64 !!"}), frozenset({"CODEX_ACCESS_TOKEN"}))
     assert scan.trails[0].settings == ()
