@@ -101,14 +101,14 @@ def _codex_home_fallback(host: Host) -> CodexHomeEvidence:
 
 
 def _origins(host: Host, execute: bool) -> tuple[OriginScan, ...]:
-    from authdoctor.collect.origins import TRACE_SOURCE, _run, scan_origins
+    from authdoctor.collect.origins import TRACE_SOURCE, run_source, scan_origins
     from authdoctor.collect.origins.contexts import user_shell
 
     names = frozenset(K.OVERRIDE_VARS)
     shell = user_shell(host.env, host.platform)
     scans = scan_origins(host, names, execute=False, focus="sh" if shell == "dash" else shell)
     if execute and _needs_trace(host, names, scans):
-        scans = (*scans, _run(host, names, *TRACE_SOURCE))
+        scans = (*scans, run_source(host, names, *TRACE_SOURCE))
     return scans
 
 

@@ -59,10 +59,10 @@ def scan_origins(host: Host, names: frozenset[str], *, execute: bool = True, foc
         static = [(m, c) for m, c in static if keep.get(c, True)]
     sources = [*static, TRACE_SOURCE] if execute else static
     kwargs: dict[str, object] = {"shells": (focus,)} if focus in _POSIX_SHELLS else {}
-    return tuple(_run(host, names, module, cls, kwargs if cls == "PosixShellSource" else {}) for module, cls in sources)
+    return tuple(run_source(host, names, module, cls, kwargs if cls == "PosixShellSource" else {}) for module, cls in sources)
 
 
-def _run(host: Host, names: frozenset[str], module: str, cls: str, kwargs: dict[str, object] | None = None) -> OriginScan:
+def run_source(host: Host, names: frozenset[str], module: str, cls: str, kwargs: dict[str, object] | None = None) -> OriginScan:
     label = module.rsplit(".", 1)[-1]
     try:
         source = getattr(importlib.import_module(module), cls)(**(kwargs or {}))
