@@ -58,10 +58,9 @@ def analyse(
     for name in names:
         verdicts: list[ContextVerdict] = []
         for ctx in contexts:
-            # A traced trail really ran: it beats the static reading of the same shell.
-            chosen = tuple(f"{t}{TRACED_SUFFIX}" if f"{t}{TRACED_SUFFIX}" in trails else t for t in ctx.trails)
-            settings = context_settings(ctx.trails, trails)
-            verdicts.append(ContextVerdict(ctx.name, winner(settings, name), any(t in trails for t in chosen)))
+            # context_settings prefers a traced trail (it really ran) over the static reading.
+            covered = any(t in trails or f"{t}{TRACED_SUFFIX}" in trails for t in ctx.trails)
+            verdicts.append(ContextVerdict(ctx.name, winner(context_settings(ctx.trails, trails), name), covered))
         # Every other trail (VS Code, direnv, fish when the login shell is zsh, …) gets its own verdict.
         listed = {t for ctx in contexts for t in ctx.trails} | {f"{t}{TRACED_SUFFIX}" for ctx in contexts for t in ctx.trails}
         for trail, settings in trails.items():

@@ -17,7 +17,7 @@ from authdoctor.report.style import Style
 WIDTH = 88
 
 
-def _tilde(text: str, home: Path) -> str:
+def tilde(text: str, home: Path) -> str:
     prefix = str(home).rstrip("/\\")
     if prefix and len(prefix) > 1:
         text = text.replace(prefix + "/", "~/").replace(prefix + "\\", "~\\")
@@ -65,16 +65,16 @@ def _finding_lines(f: Finding, style: Style, home: Path) -> list[str]:
         Severity.WARNING: style.paint(style.warn, "yellow", "bold"),
         Severity.INFO: style.paint(style.info, "cyan"),
     }[f.severity]
-    lines = [f"  {mark} {style.paint(_tilde(f.title, home), 'bold')}  {style.paint('[' + f.id + ']', 'dim')}"]
-    lines += _wrap(_tilde(f.detail, home), "      ")
+    lines = [f"  {mark} {style.paint(tilde(f.title, home), 'bold')}  {style.paint('[' + f.id + ']', 'dim')}"]
+    lines += _wrap(tilde(f.detail, home), "      ")
     for o in f.origins:
         place = (
-            f"{_tilde(o.path, home)}:{o.line}"
+            f"{tilde(o.path, home)}:{o.line}"
             if o.path and o.line
-            else (_tilde(o.path, home) if o.path else "the environment of this terminal")
+            else (tilde(o.path, home) if o.path else "the environment of this terminal")
         )
         lines += _wrap(f"From: {place} ({o.context}): {o.text}", "      ")
-    lines += _wrap(f"Next: {_tilde(f.fix.summary, home)}", "      ")
+    lines += _wrap(f"Next: {tilde(f.fix.summary, home)}", "      ")
     return lines
 
 
@@ -82,17 +82,17 @@ def render_text(report: CheckReport, style: Style, *, verbose: bool = False) -> 
     ev, res = report.diagnosis.evidence, report.diagnosis.resolution
     home = ev.home
     version = f"Codex {ev.codex_version}" if ev.codex_version else f"Codex (knowledge checked on {K.CHECKED_AGAINST})"
-    out = [style.paint(f"authdoctor {__version__} {style.dash} {version}, CODEX_HOME {_tilde(str(ev.codex_home.path), home)}", "bold"), ""]
+    out = [style.paint(f"authdoctor {__version__} {style.dash} {version}, CODEX_HOME {tilde(str(ev.codex_home.path), home)}", "bold"), ""]
 
     out.append(style.paint("Credential Codex uses", "bold"))
     if res.interactive.present:
-        out += _wrap(_tilde(_credential_line(res.interactive, report, style), home), "  ")
+        out += _wrap(tilde(_credential_line(res.interactive, report, style), home), "  ")
     else:
         out.append(f"  {style.paint(style.error, 'red')} none")
     if res.shadowed:
         out.append(style.paint("Shadowed (present, but not used by interactive codex)", "bold"))
         for c in res.shadowed:
-            out += _wrap(_tilde(f"{style.bullet} " + _credential_line(c, report, style), home), "  ")
+            out += _wrap(tilde(f"{style.bullet} " + _credential_line(c, report, style), home), "  ")
     out.append("")
 
     groups = ((Severity.ERROR, "Errors"), (Severity.WARNING, "Warnings"), (Severity.INFO, "Notes"))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from authdoctor import __version__
 from authdoctor.collect.origins.model import ScanNote, Setting
 from authdoctor.diagnose.where import OriginRecord, VariableReport
+from authdoctor.report.as_text import tilde
 
 if TYPE_CHECKING:
     from authdoctor.report.style import Style
@@ -19,11 +20,6 @@ SCHEMA_VERSION = 1
 
 def _place(s: Setting) -> str:
     return f"{s.path}:{s.line}" if s.line else str(s.path)
-
-
-def _tilde(text: str, home: Path) -> str:
-    prefix = str(home).rstrip("/")
-    return text.replace(prefix + "/", "~/") if len(prefix) > 1 else text
 
 
 def record_json(r: OriginRecord) -> dict[str, Any]:
@@ -106,17 +102,17 @@ def render_where_text(
             flags = [f for f in ("conditional" if s.conditional else "", f"not auto-editable: {s.blocker}" if s.blocker else "") if f]
             mark = style.paint(style.error, "red") if rec.status == "wins" else style.bullet
             status = "wins in " + ", ".join(rec.wins_in) if rec.wins_in else _STATUS.get(rec.status, rec.status)
-            line = f"  {mark} {_tilde(_place(s), home)}  {s.text}  [{s.family}] {style.dash} {status}"
+            line = f"  {mark} {tilde(_place(s), home)}  {s.text}  [{s.family}] {style.dash} {status}"
             if flags:
                 line += f" ({'; '.join(flags)})"
             if s.chain:
-                line += f" (via {' → '.join(_tilde(str(p), home) for p in s.chain)})"
+                line += f" (via {' → '.join(tilde(str(p), home) for p in s.chain)})"
             out += textwrap.wrap(line, 100, subsequent_indent="      ", break_on_hyphens=False)
         out.append("  Who gets it:")
         for v in r.verdicts:
             if not v.covered and not verbose:
                 continue
-            got = f"from {_tilde(_place(v.winner), home)}" if v.winner is not None else "not set"
+            got = f"from {tilde(_place(v.winner), home)}" if v.winner is not None else "not set"
             out.append(f"    {v.name}: {got}")
         if r.current is not None and not _explained(r):
             out += textwrap.wrap(
@@ -130,5 +126,5 @@ def render_where_text(
     if notes:
         out.append(style.paint("Notes", "bold"))
         for n in notes:
-            out += textwrap.wrap(f"  {style.warn} {_tilde(str(n.path), home)}: {n.message}", 100, subsequent_indent="    ")
+            out += textwrap.wrap(f"  {style.warn} {tilde(str(n.path), home)}: {n.message}", 100, subsequent_indent="    ")
     return "\n".join(out).rstrip("\n") + "\n"

@@ -15,7 +15,6 @@ PAM = "login sessions (PAM)"
 SYSTEMD_GUI = "GUI apps (systemd user session)"
 LAUNCHD_GUI = "GUI apps (launchd)"
 WINDOWS = "Windows processes (started from Explorer)"
-THIS_TERMINAL = "this terminal"
 TRACED_SUFFIX = " (traced)"
 
 

@@ -101,8 +101,3 @@ def winner(settings: tuple[Setting, ...] | list[Setting], var: str) -> Setting |
         if s.var == var:
             last = None if s.action == UNSET else s
     return last if last is not None and last.exported else None
-
-
-def redact_assignment(name: str, exported: bool = True, keyword: str = "export") -> str:
-    """``export NAME=<redacted>`` -- the text shown for a setting."""
-    return f"{keyword + ' ' if exported and keyword else ''}{name}=<redacted>"
