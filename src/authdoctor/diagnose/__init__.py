@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import NamedTuple
 
 from authdoctor.codex import knowledge as K
@@ -31,6 +33,7 @@ class Diagnosis(NamedTuple):
     resolution: Resolution
     findings: tuple[Finding, ...]
     passed: tuple[str, ...]  # what each quiet rule confirmed, for the verbose report
+    origins: Mapping[str, VariableReport] = MappingProxyType({})  # where each watched variable is set (for fix)
 
 
 def diagnose(evidence: Evidence) -> Diagnosis:
@@ -43,4 +46,4 @@ def diagnose(evidence: Evidence) -> Diagnosis:
         if not found and rule.applies(facts):
             passed.append(rule.passed)
     findings.sort(key=lambda f: _ORDER[f.severity])
-    return Diagnosis(evidence, facts.res, tuple(findings), tuple(passed))
+    return Diagnosis(evidence, facts.res, tuple(findings), tuple(passed), facts.origins)

@@ -24,8 +24,11 @@ class Origin(NamedTuple):
 
 class Fix(NamedTuple):
     summary: str
-    automatic: bool = False
+    automatic: bool = False  # `authdoctor fix` does it (by default for errors; named, for warnings)
     commands: tuple[str, ...] = ()
+    # What `authdoctor fix` would do, as data for the planner:
+    removes: tuple[str, ...] = ()  # variables to remove from every place that sets them
+    moves: str | None = None  # a file to move aside (a broken auth.json), so a fresh `codex login` can write a new one
 
 
 class Finding(NamedTuple):

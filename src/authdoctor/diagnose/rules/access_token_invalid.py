@@ -38,6 +38,8 @@ def check(f: Facts) -> Iterable[Finding]:
                 summary=f"{remove_hint(f, K.CODEX_ACCESS_TOKEN)}. "
                 "Then sign in with `codex login`, or ask your workspace admin for a new access token.",
                 commands=(f"unset {K.CODEX_ACCESS_TOKEN}",),
+                automatic=True,
+                removes=(K.CODEX_ACCESS_TOKEN,),
             ),
         )
     ]

@@ -53,6 +53,8 @@ def check(f: Facts) -> Iterable[Finding]:
                 summary=f"Remove CODEX_ACCESS_TOKEN. {remove_hint(f, K.CODEX_ACCESS_TOKEN)}. If you meant to use that token, "
                 "store it once with `printenv CODEX_ACCESS_TOKEN | codex login --with-access-token` instead.",
                 commands=(f"unset {K.CODEX_ACCESS_TOKEN}",),
+                automatic=True,
+                removes=(K.CODEX_ACCESS_TOKEN,),
             ),
         )
     ]

@@ -38,6 +38,8 @@ def check(f: Facts) -> Iterable[Finding]:
                 summary="Unless you want API-key billing for every `codex exec`, unset CODEX_API_KEY and remove it from your "
                 "shell start-up files; pass it only to the command that needs it (`CODEX_API_KEY=… codex exec …`).",
                 commands=(f"unset {K.CODEX_API_KEY}",),
+                automatic=True,
+                removes=(K.CODEX_API_KEY,),
             ),
         )
     ]

@@ -38,6 +38,7 @@ def check(f: Facts) -> Iterable[Finding]:
     aside = shell_quote(f"{auth.path}.broken")
     fix = f"Move it aside (keep it: `mv {path} {aside}`) and run `codex login`."
     commands: tuple[str, ...] = (f"mv {path} {aside}", "codex login")
+    moves: str | None = str(auth.path)
     if auth.problem is not None:
         what = f"Codex cannot use {auth.path}: {auth.problem.message}."
         effect = ' Codex treats this as "not logged in" (or fails with "Error checking login status").'
@@ -47,6 +48,7 @@ def check(f: Facts) -> Iterable[Finding]:
             # The content is probably fine: give it back to its owner instead of replacing it.
             fix = f"Make it yours and readable (`sudo chown $(id -u):$(id -g) {path}` then `chmod 600 {path}`); no new login is needed."
             commands = (f"sudo chown $(id -u):$(id -g) {path}", f"chmod 600 {path}")
+            moves = None
     elif gaps := _gaps(f):
         what = f"{auth.path} is incomplete: {'; '.join(gaps)}."
         effect = " Codex cannot refresh or use such a login, so requests fail until you sign in again."
@@ -59,7 +61,7 @@ def check(f: Facts) -> Iterable[Finding]:
             severity=Severity.ERROR,
             title=title,
             detail=what + effect,
-            fix=Fix(summary=fix, commands=commands),
+            fix=Fix(summary=fix, commands=commands, automatic=moves is not None, moves=moves),
         )
     ]
 

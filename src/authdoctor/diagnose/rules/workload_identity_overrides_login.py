@@ -53,6 +53,8 @@ def check(f: Facts) -> Iterable[Finding]:
                 summary=f"Unless this machine uses workload identity federation on purpose, run `{unset}` and remove "
                 "the lines that set them from your shell start-up files, then open a new terminal.",
                 commands=(unset,),
+                automatic=True,
+                removes=tuple(names),
             ),
         )
     ]

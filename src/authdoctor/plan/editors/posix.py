@@ -1,0 +1,164 @@
+"""Remove assignments from POSIX-family start-up files: bash, zsh, sh/dash/ksh files and direnv ``.envrc``.
+
+The scanner gives each setting its statement's byte span and its own part
+(``X=v`` in ``export A=1 X=v B=2``).  Per statement:
+
+- every named part goes -> the statement goes.  When the line holds nothing
+  else, the whole line is commented out and tagged (``# export X=…  # disabled
+  by authdoctor 2026-11-21 (X)``), following conda's comment-don't-delete
+  convention.  Inside an ``if``, loop or function body the line becomes
+  ``: # export X=…`` instead, because a body left with only comments is a
+  syntax error in bash.  When the line holds other commands too
+  (``[ -f f ] && export X=1``), just the statement becomes ``:``.
+- other variables stay -> only this part goes (``export A=1 B=2``).
+
+The edited file is parsed again; an edit that would leave a syntax error the
+file did not have is refused and becomes a manual step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from authdoctor.plan.editors.base import EditContext, EditorResult, Line, Refusal, comment_out, line_at, only_blank, tag
+from authdoctor.plan.model import Edit, apply_edits
+
+if TYPE_CHECKING:
+    from authdoctor.collect.origins.model import Setting
+
+# What may remain of a statement once its parts are gone for the whole statement to go.
+_KEYWORDS = re.compile(rb"\s*(?:(?:export|declare|typeset|readonly|local|builtin)(?:\s+[-+][A-Za-z]+)*)?\s*")
+
+
+class PosixEditor:
+    def edit(self, data: bytes, settings: Sequence[Setting], ctx: EditContext) -> EditorResult:
+        refused: list[Refusal] = []
+        by_stmt: dict[tuple[int, int], list[Setting]] = {}
+        for s in settings:
+            if s.blocker is not None or not s.editable:
+                refused.append(Refusal(s, s.blocker or "not-editable"))
+            elif s.span == (0, 0) or s.span[1] > len(data) or not (s.span[0] <= s.part[0] <= s.part[1] <= s.span[1]):
+                refused.append(Refusal(s, "unknown-span", "the statement could not be located exactly"))
+            else:
+                by_stmt.setdefault(s.span, []).append(s)
+
+        whole: list[tuple[tuple[int, int], list[Setting]]] = []
+        edits: list[Edit] = []
+        for span, mine in sorted(by_stmt.items()):
+            parts = sorted({s.part for s in mine})
+            rest = _without(data, span, parts)
+            if _KEYWORDS.fullmatch(rest):
+                whole.append((span, mine))
+            else:
+                edits.extend(_drop_parts(data, span, parts))
+                line = line_at(data, span[0])
+                edits.append(_tag_at_end(data, line, ctx, [s.var for s in mine]))
+
+        # Whole statements: comment out a line that holds nothing else, else replace each with ``:``.
+        by_line: dict[int, list[tuple[tuple[int, int], list[Setting]]]] = {}
+        for span, mine in whole:
+            by_line.setdefault(line_at(data, span[0]).start, []).append((span, mine))
+        for start, stmts in sorted(by_line.items()):
+            line = line_at(data, start)
+            names = [s.var for _span, mine in stmts for s in mine]
+            if _line_is_only(data, line, [span for span, _ in stmts]):
+                conditional = any(s.conditional for _span, mine in stmts for s in mine)
+                edits.append(comment_out(data, line, ctx, names, prefix=b": " if conditional else b""))
+            else:
+                edits.extend(Edit(span[0], span[1], b":") for span, _ in stmts)
+                edits.append(_tag_at_end(data, line, ctx, names))
+
+        edits = _merge_tags(edits)
+        if not edits:
+            return EditorResult((), tuple(refused))
+        try:
+            after = apply_edits(data, edits)
+        except ValueError:
+            return EditorResult((), tuple(refused) + tuple(Refusal(s, "overlap") for _span, mine in by_stmt.items() for s in mine))
+        if _errors(after) > _errors(data):
+            # Never leave a file the shell can no longer read.
+            detail = "removing it automatically would leave a syntax error"
+            return EditorResult((), tuple(refused) + tuple(Refusal(s, "would-break", detail) for mine in by_stmt.values() for s in mine))
+        return EditorResult(tuple(edits), tuple(refused))
+
+
+def _without(data: bytes, span: tuple[int, int], parts: list[tuple[int, int]]) -> bytes:
+    out, at = [], span[0]
+    for a, b in parts:
+        out.append(data[at:a])
+        at = b
+    out.append(data[at : span[1]])
+    return b" ".join(out)
+
+
+def _drop_parts(data: bytes, span: tuple[int, int], parts: list[tuple[int, int]]) -> list[Edit]:
+    """Delete each part with the blanks before it (``export A=1 X=2`` -> ``export A=1``)."""
+    edits = []
+    for a, b in parts:
+        start = a
+        while start > span[0] and data[start - 1 : start] in (b" ", b"\t"):
+            start -= 1
+        if start == span[0]:  # first in the statement: take the blanks after it instead
+            start = a
+            while b < span[1] and data[b : b + 1] in (b" ", b"\t"):
+                b += 1
+        edits.append(Edit(start, b, b""))
+    return edits
+
+
+def _line_is_only(data: bytes, line: Line, spans: list[tuple[int, int]]) -> bool:
+    at = line.start
+    for a, b in sorted(spans):
+        if not only_blank(data, at, a) or b"#" in data[at:a]:
+            return False
+        at = b
+    return only_blank(data, at, line.end)
+
+
+def _tag_at_end(data: bytes, line: Line, ctx: EditContext, names: list[str]) -> Edit:
+    text = data[line.start : line.end]
+    if text.rstrip().endswith(b"\\") or b"#" in text:
+        # A continuation line, or a comment already (or a `#` we cannot place): no tag.
+        return Edit(line.end, line.end, b"")
+    return Edit(line.end, line.end, b"  " + tag(ctx, names))
+
+
+def _merge_tags(edits: list[Edit]) -> list[Edit]:
+    """Drop empty edits and join tags that landed on the same spot."""
+    merged: dict[tuple[int, int], Edit] = {}
+    out: list[Edit] = []
+    for e in edits:
+        if e.start == e.end and not e.new:
+            continue
+        if e.start == e.end:
+            prev = merged.get((e.start, e.end))
+            if prev is not None:
+                continue  # one tag per line is enough
+            merged[(e.start, e.end)] = e
+        out.append(e)
+    return out
+
+
+def _errors(data: bytes) -> int:
+    from authdoctor.collect.origins.shell import _error_rows, _parser
+
+    tree = _parser().parse(data)
+    if not tree.root_node.has_error:
+        return 0
+    return len(_error_rows(tree.root_node, [])) + _missing(tree.root_node)
+
+
+def _missing(node: object) -> int:
+    from tree_sitter import Node
+
+    assert isinstance(node, Node)
+    count = 1 if node.is_missing else 0
+    if node.has_error:
+        for c in node.children:
+            count += _missing(c)
+    return count
+
+
+EDITOR = PosixEditor()

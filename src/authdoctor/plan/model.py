@@ -1,0 +1,93 @@
+"""What a repair plan is made of.  Plain data: every field is redacted or a path, never a secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+
+class Edit(NamedTuple):
+    """Replace bytes ``[start, end)`` of a file with ``new``."""
+
+    start: int
+    end: int
+    new: bytes
+
+
+class FileChange(NamedTuple):
+    """Byte edits to one file (a start-up file, fish_variables, a settings JSON, a plist …)."""
+
+    path: Path  # the file as the person knows it (may be a symlink)
+    target: Path  # the file really written: the symlink's target, so the link stays a link
+    before: bytes  # the bytes the plan was made from; apply refuses when the file differs
+    edits: tuple[Edit, ...]
+    family: str  # which editor made it
+    removes: tuple[str, ...]  # variable names
+    lines: tuple[int, ...]  # 1-based lines touched, for the summary
+    cures: tuple[str, ...]  # finding ids
+    note: str = ""  # e.g. "edits the target of a symlink: your dotfiles repository may hold the source"
+
+    @property
+    def after(self) -> bytes:
+        return apply_edits(self.before, self.edits)
+
+
+class MoveAside(NamedTuple):
+    """Rename a file next to itself (``auth.json`` → ``auth.json.authdoctor-<stamp>``) so it can be put back."""
+
+    path: Path
+    dest: Path
+    before: bytes
+    cures: tuple[str, ...]
+    then: str  # what the person does next, e.g. "run `codex login`"
+
+
+class RegistryDelete(NamedTuple):
+    """Delete one value from a Windows environment key, then broadcast WM_SETTINGCHANGE."""
+
+    hive: str  # "HKCU"
+    key: str
+    name: str
+    removes: tuple[str, ...]
+    cures: tuple[str, ...]
+
+
+# An automatic change; apply and undo dispatch on its type.
+Change = FileChange | MoveAside | RegistryDelete
+
+
+class ManualStep(NamedTuple):
+    """Something authdoctor will not do itself, said precisely enough to do by hand."""
+
+    summary: str  # one sentence, redacted
+    reason: str  # "eval" | "foreign-block:conda" | "system-file" | "multi-line" | "parse-error" | "live-session" …
+    cures: tuple[str, ...] = ()
+    path: Path | None = None
+    line: int | None = None
+    text: str = ""  # the redacted statement
+    commands: tuple[str, ...] = ()
+
+
+class Plan(NamedTuple):
+    changes: tuple[Change, ...]
+    manual: tuple[ManualStep, ...]
+    cures: tuple[str, ...]  # every finding id the plan addresses (automatically or by hand)
+    removes: tuple[str, ...]  # every variable it removes from start-up files
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not self.manual
+
+
+def apply_edits(data: bytes, edits: tuple[Edit, ...] | list[Edit]) -> bytes:
+    """``data`` with non-overlapping ``edits`` applied (in any order)."""
+    out: list[bytes] = []
+    at = 0
+    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        if e.start < at or e.end < e.start or e.end > len(data):
+            raise ValueError(f"overlapping or out-of-range edit {e.start}..{e.end}")
+        out.append(data[at : e.start])
+        out.append(e.new)
+        at = e.end
+    out.append(data[at:])
+    return b"".join(out)

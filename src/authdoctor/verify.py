@@ -1,0 +1,179 @@
+"""Verify a fix the way userpath does: start fresh shells on the real start-up files, before and after.
+
+A fresh login shell of each affected kind runs the person's own start-up
+files (with a clean environment that holds none of the watched variables) and
+prints its environment.  Values are hashed as they are read and never kept:
+comparing the before and after snapshots proves the removed variables are
+gone and every other variable kept its value.
+
+It also says what a program cannot change: the shell that started
+authdoctor, running Codex processes and a tmux server still hold the old value.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+from authdoctor._hash import sha256_hex
+from authdoctor.host import Host
+
+_MARK = b"__AUTHDOCTOR_VERIFY__"
+# Set by the shell itself on every start; never a sign that a fix changed something.
+_VOLATILE = frozenset({"_", "SHLVL", "OLDPWD", "PWD", "COLUMNS", "LINES", "fish_pid"})
+
+# How each kind of shell is started so that it reads the most start-up files.
+_MODES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "bash": (("login shell", ("-l", "-i", "-c")), ("interactive shell", ("-i", "-c"))),
+    "zsh": (("login shell", ("-l", "-i", "-c")),),
+    "fish": (("login shell", ("-l", "-i", "-c")),),
+    "sh": (("login shell", ("-l", "-c")),),
+    "dash": (("login shell", ("-l", "-c")),),
+    "ksh": (("login shell", ("-l", "-c")),),
+}
+_FAMILY_SHELL = {"bash": "bash", "zsh": "zsh", "posix": "sh", "fish": "fish", "fish-universal": "fish"}
+
+
+class Snapshot(NamedTuple):
+    context: str  # "zsh login shell"
+    values: Mapping[str, str]  # name -> sha256 of the value; never the value
+    problem: str | None = None  # why there is no snapshot (not installed, timed out …)
+
+
+class ShellVerdict(NamedTuple):
+    context: str
+    gone: tuple[str, ...]  # removed variables a fresh shell no longer has
+    still_set: tuple[str, ...]  # removed variables a fresh shell still has (set somewhere authdoctor did not edit)
+    changed: tuple[str, ...]  # other variables whose value changed (should be empty)
+    kept: int  # other variables with the same value
+    problem: str | None = None
+
+
+def shells_to_check(families: Iterable[str], user_shell: str) -> list[str]:
+    kinds = [user_shell] if user_shell in _MODES else []
+    for family in families:
+        kind = _FAMILY_SHELL.get(family)
+        if kind and kind not in kinds:
+            kinds.append(kind)
+    return kinds
+
+
+def snapshots(host: Host, kinds: Iterable[str], *, timeout: float = 10.0) -> list[Snapshot]:
+    from authdoctor.collect.origins.trace import trace_env
+
+    out: list[Snapshot] = []
+    for kind in kinds:
+        for mode, flags in _MODES.get(kind, ()):
+            context = f"{kind} {mode}"
+            env = trace_env(host, kind, kind)
+            path = shutil.which(kind, path=env.get("PATH"))
+            if path is None:
+                out.append(Snapshot(context, {}, f"{kind} is not installed here"))
+                continue
+            script = f"printf %s {_MARK.decode()}; env -0"  # the same in every shell, fish included
+            res = host.run([path, *flags, script], timeout=timeout, env=env, cwd=host.home)
+            if res.timed_out:
+                out.append(Snapshot(context, {}, f"it did not finish within {timeout:g} s"))
+                continue
+            if _MARK not in res.stdout:
+                out.append(Snapshot(context, {}, f"it exited with status {res.returncode} before printing its environment"))
+                continue
+            values: dict[str, str] = {}
+            for item in res.stdout.split(_MARK, 1)[1].split(b"\0"):
+                key, sep, value = item.partition(b"=")
+                if sep and key:
+                    values[key.decode("utf-8", "replace")] = sha256_hex(value)
+            out.append(Snapshot(context, values))
+    return out
+
+
+def compare(before: list[Snapshot], after: list[Snapshot], removed: Iterable[str]) -> list[ShellVerdict]:
+    gone_names = tuple(removed)
+    verdicts: list[ShellVerdict] = []
+    for b, a in zip(before, after, strict=True):
+        problem = a.problem or b.problem
+        if problem:
+            verdicts.append(ShellVerdict(a.context, (), (), (), 0, problem))
+            continue
+        still = tuple(n for n in gone_names if n in a.values)
+        gone = tuple(n for n in gone_names if n not in a.values)
+        others = (set(b.values) | set(a.values)) - set(gone_names) - _VOLATILE
+        changed = tuple(sorted(n for n in others if b.values.get(n) != a.values.get(n)))
+        verdicts.append(ShellVerdict(a.context, gone, still, changed, len(others) - len(changed)))
+    return verdicts
+
+
+def unset_command(names: Iterable[str], shell: str) -> str:
+    """What the person types in the terminal that ran authdoctor (a program cannot change its parent)."""
+    names = list(names)
+    if shell == "fish":
+        return "; ".join(f"set -e {n}" for n in names)
+    if shell in ("powershell", "pwsh"):
+        return "; ".join(f"Remove-Item Env:{n}" for n in names)
+    if shell == "cmd":
+        return " & ".join(f"set {n}=" for n in names)
+    return f"unset {' '.join(names)}"
+
+
+class Holder(NamedTuple):
+    what: str  # "codex (pid 4242)", "the tmux server"
+    how: str  # how to make it let go
+
+
+def holders(host: Host, names: Iterable[str]) -> list[Holder]:
+    """Running things that keep the old value until restarted: Codex processes, the tmux server."""
+    watched = [n.encode() + b"=" for n in names]
+    found: list[Holder] = []
+    if host.proc is not None:
+        me = _self_pid(host)
+        try:
+            pids = [p for p in host.list_dir(host.proc) if p.name.isdigit()]
+        except OSError:
+            pids = []
+        for pid_dir in pids:
+            if pid_dir.name == me:
+                continue
+            try:
+                cmdline = (pid_dir / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            name = _codex_name(cmdline)
+            if name is None:
+                continue
+            try:
+                environ = (pid_dir / "environ").read_bytes().split(b"\0")
+                holds = any(item.startswith(w) for item in environ for w in watched)
+            except OSError:
+                holds = True  # cannot see: say so rather than guess it is clean
+            if holds:
+                found.append(Holder(f"{name} (pid {pid_dir.name})", "quit it and start it again from a new terminal"))
+    if host.env.get("TMUX"):
+        found.append(
+            Holder(
+                "the tmux server",
+                "new panes inherit its environment: run "
+                + "; ".join(f"`tmux set-environment -gu {n}`" for n in names)
+                + " or restart tmux",
+            )
+        )
+    if host.platform == "darwin":
+        found.append(Holder("the Codex desktop app, if it is open", "quit it (Cmd-Q) and open it again"))
+    return found
+
+
+def _self_pid(host: Host) -> str:
+    try:
+        return Path(host.proc or "/proc", "self").resolve().name
+    except OSError:
+        return ""
+
+
+def _codex_name(cmdline: list[bytes]) -> str | None:
+    """``codex`` for the CLI, the app server or the IDE extension's binary; None for anything else."""
+    for word in cmdline[:2]:
+        base = Path(word.decode("utf-8", "replace")).name
+        if base in ("codex", "codex.js", "codex-app-server") or base.startswith("codex-"):
+            return "codex app-server" if b"app-server" in cmdline else "codex"
+    return None
