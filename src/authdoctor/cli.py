@@ -26,7 +26,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-exec", action="store_true", help="never run the user's shell start-up code")
 
 
-COMMANDS = ("check", "where", "demo")
+COMMANDS = ("check", "where", "fix", "undo", "demo")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -43,6 +43,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         _add_check(sub)
     if only in (None, "where"):
         _add_where(sub)
+    if only in (None, "fix"):
+        _add_fix(sub)
+    if only in (None, "undo"):
+        _add_undo(sub)
     if only in (None, "demo"):
         _add_demo(sub)
     return parser
@@ -67,6 +71,36 @@ def _add_where(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     where.add_argument("vars", nargs="*", metavar="VAR", help="variable names (default: every variable that affects Codex)")
     where.add_argument("--home", metavar="DIR", help="look at this home directory instead of yours")
     where.add_argument("--root", metavar="DIR", help="look at an image or container root offline")
+
+
+def _add_fix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    fix = sub.add_parser(
+        "fix",
+        help="show the repair plan as a diff; --yes applies it (backed up, undoable)",
+        description="Plan the repair of the findings authdoctor can fix (by default every error with an automatic fix), show "
+        "it as a diff, and apply it with your consent: each file is backed up into a private journal, written atomically, "
+        "and checked with a fresh shell. `authdoctor undo` puts every byte back. What cannot be edited safely (eval lines, "
+        "blocks other tools manage, system files) is listed as steps to do by hand.",
+    )
+    _common(fix)
+    fix.add_argument("findings", nargs="*", metavar="FINDING", help="finding ids to fix (default: every error with an automatic fix)")
+    fix.add_argument("--yes", "-y", action="store_true", help="apply without asking")
+    fix.add_argument("--dry-run", "-n", action="store_true", help="show the plan; never write")
+    fix.add_argument("--home", metavar="DIR", help="fix this home directory instead of yours")
+
+
+def _add_undo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    undo = sub.add_parser(
+        "undo",
+        help="put back exactly what the last fix changed; --list shows the journal",
+        description="Restore every file the last fix (or the named journal entry) changed, byte for byte and with the same "
+        "mode. Refuses when a file changed after the fix. Running it twice is safe.",
+    )
+    _common(undo)
+    undo.add_argument("entry", nargs="?", metavar="ENTRY", help="journal entry id (default: the latest)")
+    undo.add_argument("--list", action="store_true", help="list the journal and change nothing")
+    undo.add_argument("--yes", "-y", action="store_true", help="restore without asking")
+    undo.add_argument("--home", metavar="DIR", help="the home directory the fix was made in")
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -102,7 +136,13 @@ def write(stream: TextIO, text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     words = _normalise(list(sys.argv[1:] if argv is None else argv))
     args = build_parser(words[0] if words[0] in COMMANDS else None).parse_args(words)
-    commands: dict[str, Callable[[argparse.Namespace], int]] = {"check": cmd_check, "where": cmd_where, "demo": cmd_demo}
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "check": cmd_check,
+        "where": cmd_where,
+        "fix": cmd_fix,
+        "undo": cmd_undo,
+        "demo": cmd_demo,
+    }
     try:
         return commands[args.command](args)
     except AuthdoctorError as exc:
@@ -154,6 +194,18 @@ def cmd_where(args: argparse.Namespace) -> int:
     from authdoctor.commands.where import run_where
 
     return run_where(args)
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    from authdoctor.commands.fix import run_fix
+
+    return run_fix(args)
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from authdoctor.commands.undo import run_undo
+
+    return run_undo(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

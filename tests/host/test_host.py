@@ -208,3 +208,19 @@ def test_run_with_a_nul_in_the_environment(tmp_path: Path) -> None:
     res = _host(tmp_path).run(["true"], timeout=5, env={"X": secret_like})
     assert res.error is not None
     assert secret_like not in res.error
+
+
+def test_home_override_drops_the_real_users_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With --home, XDG_STATE_HOME and friends still describe the real user; a fix's journal
+    # (and fish's config) must come from the home under repair instead.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "real-state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "real-config"))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "real-local"))
+    other = tmp_path / "other"
+    other.mkdir()
+    host = Host.from_system(home=str(other))
+    assert host.env["HOME"] == str(other.resolve())
+    assert "XDG_STATE_HOME" not in host.env and "XDG_CONFIG_HOME" not in host.env and "LOCALAPPDATA" not in host.env
+    from authdoctor.apply.journal import journal_root
+
+    assert journal_root(host) == other.resolve() / ".local" / "state" / "authdoctor" / "journal"

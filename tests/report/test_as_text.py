@@ -31,7 +31,9 @@ def test_groups_and_order(machine: Machine) -> None:
         "Warnings",
         "Passed",
         "2 errors, 1 warning.",
+        "Run `authdoctor fix` to see the repair as a diff; nothing changes until you say yes.",
     ]
+    assert "`authdoctor fix` does this for you, with a backup (`authdoctor undo` reverts it)." in text
     assert "✗ CODEX_ACCESS_TOKEN (environment)" in text
     assert "expired 300 days ago" in text
     assert "• ✓ ~/.codex/auth.json — ChatGPT" in text

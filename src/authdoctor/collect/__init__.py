@@ -38,9 +38,10 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 
-def collect(host: Host, *, origins: bool = True, execute: bool = True) -> Evidence:
+def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bool = False) -> Evidence:
     """Gather everything.  ``origins`` scans where watched variables are set; ``execute`` allows
-    tracing the user's shell when the static reading cannot explain a value in this terminal."""
+    tracing the user's shell when the static reading cannot explain a value in this terminal;
+    ``trace`` (for ``fix``, which must find every origin) traces whenever ``execute`` allows."""
     failures: list[GathererFailure] = []
 
     def guarded(name: str, fn: Callable[[], T], fallback: Callable[[], T]) -> T:
@@ -66,7 +67,7 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True) -> Eviden
             "default auth.json", lambda: collect_auth_file(host, default_path), lambda: AuthFileEvidence(default_path, False)
         )
     no_scans: tuple[OriginScan, ...] = ()
-    scans = guarded("origins", lambda: _origins(host, execute) if origins else no_scans, lambda: no_scans)
+    scans = guarded("origins", lambda: _origins(host, execute, trace) if origins else no_scans, lambda: no_scans)
     env = _with_startup_values(host, env, scans)
     chain = guarded("parent processes", lambda: _parent_chain(host, env, scans), lambda: None)
     install = guarded("codex install", lambda: collect_codex_install(host), lambda: CodexInstall(None, None))
@@ -100,14 +101,14 @@ def _codex_home_fallback(host: Host) -> CodexHomeEvidence:
     return CodexHomeEvidence(path=default, from_env=False, env_value=None, default_path=default)
 
 
-def _origins(host: Host, execute: bool) -> tuple[OriginScan, ...]:
+def _origins(host: Host, execute: bool, trace: bool = False) -> tuple[OriginScan, ...]:
     from authdoctor.collect.origins import TRACE_SOURCE, run_source, scan_origins
     from authdoctor.collect.origins.contexts import user_shell
 
     names = frozenset(K.OVERRIDE_VARS)
     shell = user_shell(host.env, host.platform)
     scans = scan_origins(host, names, execute=False, focus="sh" if shell == "dash" else shell)
-    if execute and _needs_trace(host, names, scans):
+    if execute and (trace or _needs_trace(host, names, scans)):
         scans = (*scans, run_source(host, names, *TRACE_SOURCE))
     return scans
 

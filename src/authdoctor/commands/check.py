@@ -15,12 +15,13 @@ from authdoctor.host import Host
 from authdoctor.report.model import CheckReport
 
 
-def build_report(host: Host, *, execute: bool = True) -> CheckReport:
+def build_report(host: Host, *, execute: bool = True, trace: bool = False) -> CheckReport:
     """The whole read-only pipeline: Host ──collect──▶ Evidence ──diagnose──▶ findings ──▶ report.
 
-    ``execute=False`` (``--no-exec``) never runs the user's shell start-up code.
+    ``execute=False`` (``--no-exec``) never runs the user's shell start-up code;
+    ``trace=True`` traces the login shell even when reading explains everything.
     """
-    return CheckReport.build(diagnose(collect(host, execute=execute)))
+    return CheckReport.build(diagnose(collect(host, execute=execute, trace=trace)))
 
 
 def exit_code(report: CheckReport, *, strict: bool = False) -> int:

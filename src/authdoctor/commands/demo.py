@@ -2,7 +2,10 @@
 
 It builds a home with a valid ChatGPT login and an expired CODEX_ACCESS_TOKEN
 exported from ``.zshrc``, starts a real zsh on it (when zsh is installed) to
-get the environment a new terminal would have, and runs the check there.
+get the environment a new terminal would have, and tells the whole story:
+the real ``codex login status`` failing, the check, the fix (with its diff and
+verification), a fresh shell without the variable, ``codex login status``
+using the ChatGPT login again, and the undo restoring every byte.
 The user's own home is never read or written.
 """
 
@@ -19,7 +22,8 @@ from authdoctor.commands.check import build_report, exit_code, render
 from authdoctor.errors import AuthdoctorError, ExitCode
 from authdoctor.host import Host
 from authdoctor.host.keyring import NoKeyringProbe
-from authdoctor.sandbox import build_seed_home
+from authdoctor.report.model import CheckReport
+from authdoctor.sandbox import SeedHome, build_seed_home
 from authdoctor.secret import Secret
 
 _MARK = "__AUTHDOCTOR_ENV__"
@@ -46,6 +50,25 @@ def new_terminal_env(host: Host, home: Path) -> tuple[dict[str, str], str]:
             env[key] = value
             Secret(value)  # register, so nothing this shell printed can be echoed
     return env, "a real `zsh -i` started on the sandbox home (its .zshrc ran) gave this environment"
+
+
+def codex_status(env: dict[str, str], home: Path) -> str | None:
+    """What the real ``codex login status`` says on the sandbox (None when Codex is not installed)."""
+    import os
+    import subprocess
+
+    codex = os.environ.get("AUTHDOCTOR_CODEX") or shutil.which("codex")
+    if codex is None:
+        return None
+    try:
+        proc = subprocess.run(  # noqa: S603 - a fixed argv, the sandbox environment, no shell
+            [codex, "login", "status"], env=env, cwd=home, stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"(codex could not run: {type(exc).__name__})"
+    text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("WARNING:")]
+    return "\n".join(lines[:3]) or f"(no output, exit status {proc.returncode})"
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -76,19 +99,59 @@ def run_demo(args: argparse.Namespace) -> int:
             "The setup: a valid ChatGPT login in ~/.codex/auth.json, and a stale agent identity token that\n"
             f"~/.zshrc line {seed.export_line} exports as CODEX_ACCESS_TOKEN (it expired 300 days ago).\n"
             f"How the environment was obtained: {how}.\n\n"
-            "$ authdoctor check\n"
         )
-        write(sys.stdout, intro + render(report, args))
-        outro = (
-            "\nWhat this shows: Codex reads CODEX_ACCESS_TOKEN before the stored login, so the fresh ChatGPT\n"
-            "login is never used and every request fails. Reinstalling or deleting ~/.codex cannot help: the\n"
-            "token comes from the shell. Removing the export line and opening a new terminal does.\n"
-            f"(Check exit code on this setup: {exit_code(report)}.)\n"
-        )
-        write(sys.stdout, outro)
-        return ExitCode.OK
+        write(sys.stdout, intro)
+        status_before = codex_status(env, home)
+        if status_before is not None:
+            write(sys.stdout, f"$ codex login status        # the real Codex CLI, in a new terminal\n{status_before}\n\n")
+        write(sys.stdout, f"$ authdoctor check\n{render(report, args)}\n")
+        return _repair(args, host, report, seed, status_before is not None)
     finally:
         if args.keep:
             write(sys.stderr, f"authdoctor: kept the sandbox at {sandbox}\n")
         else:
             shutil.rmtree(sandbox, ignore_errors=True)
+
+
+def _repair(args: argparse.Namespace, host: Host, report: CheckReport, seed: SeedHome, has_codex: bool) -> int:
+    """Fix, prove it with a fresh shell and the real Codex, then undo -- and prove the bytes came back."""
+    from authdoctor._hash import sha256_hex
+    from authdoctor.apply.journal import Journal, journal_root
+    from authdoctor.apply.undo import undo
+    from authdoctor.cli import write
+    from authdoctor.commands.fix import apply_and_verify, style_for
+    from authdoctor.plan.planner import make_plan, select
+    from authdoctor.report.fix_report import render_outcome_text, render_plan_text
+
+    home = seed.home
+    original = seed.zshrc.read_bytes()
+    style = style_for(args)
+    plan = make_plan(host, report.diagnosis, select(report.findings), stamp=host.now().strftime("%Y-%m-%d"))
+    write(sys.stdout, "$ authdoctor fix --yes\n" + render_plan_text(plan, home, style))
+    outcome = apply_and_verify(host, plan, execute=True)
+    write(sys.stdout, render_outcome_text(outcome, style) + "\n")
+
+    fresh, _how = new_terminal_env(Host(env=sandbox_env(home), home=home, keyring=NoKeyringProbe()), home)
+    still = "CODEX_ACCESS_TOKEN" in fresh
+    write(sys.stdout, "$ zsh -i -c 'printenv CODEX_ACCESS_TOKEN'   # a brand-new terminal\n")
+    write(sys.stdout, ("(still set!)" if still else "(not set: the variable is gone)") + "\n\n")
+    if has_codex:
+        after = codex_status(fresh, home)
+        write(sys.stdout, f"$ codex login status        # the real Codex CLI, in that new terminal\n{after}\n\n")
+
+    done = undo(Journal(journal_root(host)), outcome.journal_entry)
+    same = sha256_hex(seed.zshrc.read_bytes()) == sha256_hex(original)
+    write(
+        sys.stdout,
+        f"$ authdoctor undo --yes\nRestored {len(done.restored)} file(s); ~/.zshrc is "
+        f"{'byte-for-byte identical to before the fix' if same else 'NOT identical (a bug: please report it)'}.\n\n",
+    )
+    outro = (
+        "What this shows: Codex reads CODEX_ACCESS_TOKEN before the stored login, so the fresh ChatGPT\n"
+        "login was never used. Reinstalling or deleting ~/.codex cannot help: the token comes from the shell.\n"
+        "`authdoctor fix` commented out the export (with a backup), a new terminal no longer has it, Codex\n"
+        "uses the ChatGPT login again, and `authdoctor undo` put every byte back.\n"
+        f"(Check exit code on the broken setup: {exit_code(report)}.)\n"
+    )
+    write(sys.stdout, outro)
+    return ExitCode.OK if not still and same else ExitCode.FINDINGS

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 # must not make us read gigabytes into memory.
 MAX_STATE_FILE_BYTES = 16 * 1024 * 1024
 
+_PER_HOME = frozenset({"APPDATA", "LOCALAPPDATA", "USERPROFILE", "ZDOTDIR"})
+
 
 class RunResult(NamedTuple):
     """What a subprocess did.  ``returncode`` is None when it timed out or could not start."""
@@ -79,7 +81,10 @@ class Host(NamedTuple):
         if home and not home_path.is_dir():
             raise AuthdoctorError(f"--home {home!r} is not a directory", hint="pass an existing home directory")
         if home:
-            env = {**env, "HOME": str(home_path)}
+            # Folders the environment names for the real user (XDG_CONFIG_HOME, XDG_STATE_HOME,
+            # APPDATA …) belong to the real home, not to the one under diagnosis or repair.
+            env = {k: v for k, v in env.items() if not (k.startswith("XDG_") and k.endswith("_HOME")) and k not in _PER_HOME}
+            env["HOME"] = str(home_path)
         # This machine's keyring says nothing about an image's.
         keyring = None if root else default_keyring_probe()
         uid = os.getuid() if hasattr(os, "getuid") else None

@@ -75,6 +75,9 @@ def _finding_lines(f: Finding, style: Style, home: Path) -> list[str]:
         )
         lines += _wrap(f"From: {place} ({o.context}): {o.text}", "      ")
     lines += _wrap(f"Next: {tilde(f.fix.summary, home)}", "      ")
+    if f.fix.automatic:
+        how = "`authdoctor fix`" if f.severity is Severity.ERROR else f"`authdoctor fix {f.id}`"
+        lines += _wrap(f"{how} does this for you, with a backup (`authdoctor undo` reverts it).", "      ")
     return lines
 
 
@@ -118,6 +121,8 @@ def render_text(report: CheckReport, style: Style, *, verbose: bool = False) -> 
     if errors or warnings:
         summary = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}."
         out.append(style.paint(summary, "red" if errors else "yellow", "bold"))
+        if any(f.fix.automatic and f.severity is Severity.ERROR for f in report.findings):
+            out.append("Run `authdoctor fix` to see the repair as a diff; nothing changes until you say yes.")
     else:
         out.append(style.paint(f"{style.ok} No problems found.", "green", "bold"))
     return "\n".join(out) + "\n"
