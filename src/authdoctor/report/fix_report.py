@@ -27,6 +27,7 @@ DRY_RUN = "dry-run"
 DECLINED = "declined"
 NOT_A_TERMINAL = "not-a-terminal"
 NOTHING = "nothing-to-do"
+MANUAL_ONLY = "manual-only"  # nothing authdoctor may change itself: every step is by hand
 
 
 class Verification(NamedTuple):
@@ -97,6 +98,10 @@ def render_outcome_text(outcome: FixOutcome, style: Style) -> str:
         out.append(f"{style.paint(style.ok, 'green')} Nothing to fix: no finding authdoctor can repair.")
     elif outcome.status == DRY_RUN:
         out.append("Dry run: nothing was changed. `authdoctor fix --yes` applies the plan.")
+    elif outcome.status == MANUAL_ONLY:
+        out.append("Nothing was changed: authdoctor cannot make these changes safely itself. Do the steps above by hand.")
+        if outcome.verification is not None:
+            out += _verification_text(outcome.verification, outcome.plan, style)
     elif outcome.status == DECLINED:
         out.append("Nothing was changed.")
     elif outcome.status == NOT_A_TERMINAL:
