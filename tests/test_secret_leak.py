@@ -176,3 +176,51 @@ def test_secret_repr_never_shows_the_value() -> None:
         import pickle
 
         pickle.dumps(s)
+
+
+def test_fix_undo_and_the_journal_hold_no_secret(planted: Planted) -> None:
+    """The fix shows diffs of lines that hold secrets; the journal records paths and hashes only."""
+    other = _secret_word()  # a secret authdoctor knows nothing about, on the same line as the token
+    planted.values.append(other)
+    rc = planted.home / ".zshrc"
+    rc.write_text(f"export EDITOR=vim\nexport A=1 CODEX_ACCESS_TOKEN={planted.env_access} GITHUB_TOKEN={other} B=2\n")
+    rc.chmod(0o600)
+    runs = [
+        ["fix", "--dry-run"],
+        ["fix"],  # not a terminal: shows the plan, changes nothing
+        ["fix", "--dry-run", "--json"],
+        ["fix", "--yes", "--verbose"],
+        ["undo", "--list"],
+        ["undo", "--list", "--json"],
+        ["undo", "--yes", "--json"],
+        ["fix", "--yes", "--json"],
+        ["undo", "--yes"],
+        ["undo", "--yes"],  # already undone
+    ]
+    for args in runs:
+        proc = subprocess.run(
+            [sys.executable, "-m", "authdoctor", *args],
+            env=planted.env(SHELL="/bin/zsh", FORCE_COLOR="1"),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode in (0, 1), (args, proc.stderr)
+        planted.assert_clean(proc.stdout, f"stdout of {args}")
+        planted.assert_clean(proc.stderr, f"stderr of {args}")
+    journal = planted.home / ".local" / "state" / "authdoctor" / "journal"
+    entries = [p for p in journal.iterdir() if p.is_dir()]
+    assert len(entries) == 2
+    assert journal.stat().st_mode & 0o777 == 0o700
+    for entry in entries:
+        assert entry.stat().st_mode & 0o777 == 0o700
+        for f in entry.iterdir():
+            assert f.stat().st_mode & 0o777 == 0o600
+            planted.assert_clean(f.name, f"journal file name {f.name}")
+            if f.name == "entry.json":
+                planted.assert_clean(f.read_text(), "entry.json")
+            else:
+                # A backup holds the file as it was -- secrets included -- which is why it is private.
+                assert f.read_bytes() == rc.read_bytes()

@@ -66,6 +66,7 @@ class ManualStep(NamedTuple):
     line: int | None = None
     text: str = ""  # the redacted statement
     commands: tuple[str, ...] = ()
+    detail: str = ""  # what the editor saw, in words (never a value)
 
 
 class Plan(NamedTuple):

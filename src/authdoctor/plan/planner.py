@@ -44,6 +44,17 @@ _REASONS = {
     "not-editable": "authdoctor cannot edit this place safely",
     "unreadable": "authdoctor cannot read the file",
     "changed": "the file changed while authdoctor read it",
+    "overlap": "several settings share one statement in a way authdoctor cannot split safely",
+    "shared-line": "the line holds other commands too",
+    "multi-assign": "the statement sets several variables at once",
+    "block-header": "the statement opens a block (`if set …`), so removing it would change the code around it",
+    "chained": "the statement is chained with `and`/`or` to the lines around it",
+    "comment-inside": "a comment sits inside the setting",
+    "shell-script": "the agent runs a shell script authdoctor does not rewrite",
+    "outside-home": "the file is outside your home folder",
+    "plist": "authdoctor cannot rewrite this property list safely",
+    "json-setting": "authdoctor cannot rewrite this settings file safely",
+    "fish-universal": "authdoctor cannot rewrite fish_variables safely; run `set -eU` in fish",
 }
 
 
@@ -200,7 +211,7 @@ def _edit_file(
     except (OSError, ValueError):
         return None, [_manual(s, "unreadable", cures) for s in settings]
     result = editor.edit(data, settings, ctx)
-    steps = [_manual(r.setting, r.reason, cures) for r in result.refused]
+    steps = [_manual(r.setting, r.reason, cures)._replace(detail=r.detail) for r in result.refused]
     if not result.edits:
         return None, steps
     target = host.realpath(path)

@@ -65,6 +65,8 @@ def _summary(change: Change, home: Path) -> str:
 def _manual_text(step: ManualStep, home: Path) -> list[str]:
     where = f"{tilde(str(step.path), home)}:{step.line}" if step.path is not None and step.line else tilde(str(step.path or ""), home)
     out = [f"{tilde(step.summary, home)}: {reason_words(step.reason)}."]
+    if step.detail:
+        out.append(f"    {tilde(step.detail, home)}")
     if step.text:
         out.append(f"    {where}: {step.text}" if where else f"    {step.text}")
     out += [f"    $ {c}" for c in step.commands]
@@ -178,6 +180,7 @@ def manual_json(step: ManualStep) -> dict[str, Any]:
         "summary": step.summary,
         "reason": step.reason,
         "why": reason_words(step.reason),
+        "detail": step.detail or None,
         "path": str(step.path) if step.path is not None else None,
         "line": step.line,
         "text": step.text,

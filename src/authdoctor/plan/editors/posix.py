@@ -29,7 +29,12 @@ if TYPE_CHECKING:
     from authdoctor.collect.origins.model import Setting
 
 # What may remain of a statement once its parts are gone for the whole statement to go.
-_KEYWORDS = re.compile(rb"\s*(?:(?:export|declare|typeset|readonly|local|builtin)(?:\s+[-+][A-Za-z]+)*)?\s*")
+# ``export --`` must go too: left alone it prints every exported variable at each start.
+_KEYWORDS = re.compile(rb"\s*(?:(?:export|declare|typeset|readonly|local|builtin)(?:\s+(?:[-+][A-Za-z]+|--))*)?\s*")
+# Bodies a statement can sit in; a body left with only a comment is a syntax error in bash.
+_BODIES = frozenset(
+    {"compound_statement", "do_group", "if_statement", "elif_clause", "else_clause", "case_item", "subshell", "function_definition"}
+)
 
 
 class PosixEditor:
@@ -42,6 +47,7 @@ class PosixEditor:
             elif s.span == (0, 0) or s.span[1] > len(data) or not (s.span[0] <= s.part[0] <= s.part[1] <= s.span[1]):
                 refused.append(Refusal(s, "unknown-span", "the statement could not be located exactly"))
             else:
+                s = s._replace(span=_trim_cr(data, s.span), part=_trim_cr(data, s.part))
                 by_stmt.setdefault(s.span, []).append(s)
 
         whole: list[tuple[tuple[int, int], list[Setting]]] = []
@@ -64,7 +70,7 @@ class PosixEditor:
             line = line_at(data, start)
             names = [s.var for _span, mine in stmts for s in mine]
             if _line_is_only(data, line, [span for span, _ in stmts]):
-                conditional = any(s.conditional for _span, mine in stmts for s in mine)
+                conditional = any(s.conditional for _span, mine in stmts for s in mine) or any(_nested(data, span) for span, _ in stmts)
                 edits.append(comment_out(data, line, ctx, names, prefix=b": " if conditional else b""))
             else:
                 edits.extend(Edit(span[0], span[1], b":") for span, _ in stmts)
@@ -94,18 +100,48 @@ def _without(data: bytes, span: tuple[int, int], parts: list[tuple[int, int]]) -
 
 
 def _drop_parts(data: bytes, span: tuple[int, int], parts: list[tuple[int, int]]) -> list[Edit]:
-    """Delete each part with the blanks before it (``export A=1 X=2`` -> ``export A=1``)."""
+    """Delete each run of adjacent parts with the blanks before it (``export A=1 X=2`` -> ``export A=1``).
+
+    A run that starts the statement takes the blanks after it instead.  Runs
+    are separated by kept words, so their deletions never overlap.
+    """
+    runs: list[list[int]] = []
+    for a, b in sorted(parts):
+        if runs and data[runs[-1][1] : a].strip(b" \t") == b"":
+            runs[-1][1] = max(runs[-1][1], b)
+        else:
+            runs.append([a, b])
     edits = []
-    for a, b in parts:
+    for a, b in runs:
         start = a
         while start > span[0] and data[start - 1 : start] in (b" ", b"\t"):
             start -= 1
-        if start == span[0]:  # first in the statement: take the blanks after it instead
+        if start == span[0]:
             start = a
             while b < span[1] and data[b : b + 1] in (b" ", b"\t"):
                 b += 1
         edits.append(Edit(start, b, b""))
     return edits
+
+
+def _trim_cr(data: bytes, span: tuple[int, int]) -> tuple[int, int]:
+    """A CRLF file's last word on a line can carry the \\r in its span; the \\r is the line ending's."""
+    a, b = span
+    while b > a and data[b - 1 : b] == b"\r":
+        b -= 1
+    return a, b
+
+
+def _nested(data: bytes, span: tuple[int, int]) -> bool:
+    """Whether the statement sits in a body (function, brace group, if, loop, case) rather than at the top level."""
+    from authdoctor.collect.origins.shell import _parser
+
+    node = _parser().parse(data).root_node.descendant_for_byte_range(span[0], span[1])
+    while node is not None:
+        if node.type in _BODIES:
+            return True
+        node = node.parent
+    return False
 
 
 def _line_is_only(data: bytes, line: Line, spans: list[tuple[int, int]]) -> bool:
