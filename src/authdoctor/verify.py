@@ -53,7 +53,7 @@ class ShellVerdict(NamedTuple):
 
 def shells_to_check(families: Iterable[str], user_shell: str) -> list[str]:
     kinds = [user_shell] if user_shell in _MODES else []
-    for family in families:
+    for family in sorted(families):
         kind = _FAMILY_SHELL.get(family)
         if kind and kind not in kinds:
             kinds.append(kind)
