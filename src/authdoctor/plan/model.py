@@ -13,6 +13,10 @@ class Edit(NamedTuple):
     end: int
     new: bytes
 
+    def __repr__(self) -> str:
+        # ``new`` can hold the very line being disabled, secret included.
+        return f"Edit({self.start}, {self.end}, <{len(self.new)} bytes>)"
+
 
 class FileChange(NamedTuple):
     """Byte edits to one file (a start-up file, fish_variables, a settings JSON, a plist …)."""
@@ -31,6 +35,10 @@ class FileChange(NamedTuple):
     def after(self) -> bytes:
         return apply_edits(self.before, self.edits)
 
+    def __repr__(self) -> str:
+        # The bytes are the person's file, secrets included: show where, never what.
+        return f"FileChange({str(self.path)!r}, lines={self.lines}, removes={self.removes}, {len(self.edits)} edits)"
+
 
 class MoveAside(NamedTuple):
     """Rename a file next to itself (``auth.json`` → ``auth.json.authdoctor-<stamp>``) so it can be put back."""
@@ -40,6 +48,9 @@ class MoveAside(NamedTuple):
     before: bytes
     cures: tuple[str, ...]
     then: str  # what the person does next, e.g. "run `codex login`"
+
+    def __repr__(self) -> str:
+        return f"MoveAside({str(self.path)!r} -> {self.dest.name!r})"
 
 
 class RegistryDelete(NamedTuple):

@@ -76,7 +76,7 @@ class PosixEditor:
                 edits.extend(Edit(span[0], span[1], b":") for span, _ in stmts)
                 edits.append(_tag_at_end(data, line, ctx, names))
 
-        edits = _merge_tags(edits)
+        edits = _untag_crlf_values(data, _merge_tags(edits))
         if not edits:
             return EditorResult((), tuple(refused))
         try:
@@ -173,6 +173,22 @@ def _merge_tags(edits: list[Edit]) -> list[Edit]:
             if prev is not None:
                 continue  # one tag per line is enough
             merged[(e.start, e.end)] = e
+        out.append(e)
+    return out
+
+
+def _untag_crlf_values(data: bytes, edits: list[Edit]) -> list[Edit]:
+    """No tag on a CRLF line that still ends in an assignment: in the shell's eyes the \\r belongs
+    to that value (``B=2\\r``), and a trailing comment would swallow it and change B."""
+    out = []
+    for e in edits:
+        if e.start == e.end and e.new.startswith(b"  #") and data[e.start : e.start + 1] == b"\r":
+            line = line_at(data, e.start)
+            rest = [x for x in edits if line.start <= x.start and x.end <= line.end and x is not e]
+            kept = apply_edits(data[line.start : line.end], [Edit(x.start - line.start, x.end - line.start, x.new) for x in rest])
+            words = kept.split()
+            if words and b"=" in words[-1]:
+                continue
         out.append(e)
     return out
 
