@@ -453,3 +453,11 @@ def test_parse_never_crashes_and_never_shows_a_value(pieces: list[str], noise: b
             assert "SECRETVALUE" not in repr(e)
         assert 0 <= e.span[0] <= e.span[1] <= len(data)
         assert e.line >= 1 or e.kind in (S.CALL,)
+
+
+def test_an_unclosed_heredoc_is_said_not_silently_skipped() -> None:
+    # tree-sitter-bash reads the rest of the file as the heredoc's body and leaves only a
+    # MISSING node: the line is reported as unreadable instead of the variable looking unset.
+    parsed = S.parse(b"cat >/dev/null <<EOF; export X=v\nbody\nEOF\nexport A=1\n", frozenset({"X"}))
+    assert parsed.unparsed == (1,)
+    assert S.parse(b"cat <<EOF\nexport X=v\nEOF\n", frozenset({"X"})).unparsed == ()

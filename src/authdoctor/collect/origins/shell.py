@@ -531,13 +531,36 @@ def parse(data: bytes, names: frozenset[str]) -> Parsed:
     keep = names | INTERNAL_NAMES | walker.referenced
     events = tuple(e for e in walker.events if (e.var in walker.functions if e.kind in (CALL, FUNCDEF) else not e.var or e.var in keep))
     unparsed = tuple(sorted(r + 1 for r in unparsed_rows if _line_mentions(data, r, names)))
-    unparsed = tuple(sorted(set(unparsed) | walker.error_lines))
+    unparsed = tuple(sorted(set(unparsed) | walker.error_lines | _unclosed_heredocs(tree.root_node, data, names)))
     bom_line = 0
     if data.startswith(_BOM):
         broken = [e for e in events if e.span[0] == len(_BOM)]
         events = tuple(e for e in events if e.span[0] != len(_BOM))
         bom_line = 1 if any(e.var in names for e in broken) else 0
     return Parsed(events, unparsed, bom_line)
+
+
+def _unclosed_heredocs(root: Node, data: bytes, names: frozenset[str]) -> set[int]:
+    """Lines of a heredoc tree-sitter never saw the end of (``cat <<EOF; export X=1``).
+
+    tree-sitter-bash leaves only a MISSING ``heredoc_end`` there -- no ERROR -- and
+    reads the rest of the file as the heredoc's body, so nothing after it is
+    seen.  Said as a parse error, so the person hears about it instead of
+    getting a silent "not set".
+    """
+    if not root.has_error:
+        return set()
+    rows: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "heredoc_redirect" and any(c.is_missing for c in node.children):
+            start = data.rfind(b"\n", 0, node.start_byte) + 1
+            if mentions(data[start:], names):
+                rows.add(node.start_point.row + 1)
+        elif node.has_error:
+            stack.extend(node.children)
+    return rows
 
 
 def mentions(data: bytes, names: frozenset[str]) -> bool:
