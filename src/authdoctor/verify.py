@@ -77,15 +77,23 @@ def snapshots(host: Host, kinds: Iterable[str], *, timeout: float = 10.0) -> lis
             if res.timed_out:
                 out.append(Snapshot(context, {}, f"it did not finish within {timeout:g} s"))
                 continue
-            if _MARK not in res.stdout:
+            printed = env_after(res.stdout, _MARK)
+            if printed is None:
                 out.append(Snapshot(context, {}, f"it exited with status {res.returncode} before printing its environment"))
                 continue
-            values: dict[str, str] = {}
-            for item in res.stdout.split(_MARK, 1)[1].split(b"\0"):
-                key, sep, value = item.partition(b"=")
-                if sep and key:
-                    values[key.decode("utf-8", "replace")] = sha256_hex(value)
-            out.append(Snapshot(context, values))
+            out.append(Snapshot(context, {k.decode("utf-8", "replace"): sha256_hex(v) for k, v in printed.items()}))
+    return out
+
+
+def env_after(stdout: bytes, mark: bytes) -> dict[bytes, bytes] | None:
+    """The ``env -0`` a shell printed after ``mark`` (start-up files may print before it); None without the mark."""
+    if mark not in stdout:
+        return None
+    out: dict[bytes, bytes] = {}
+    for item in stdout.split(mark, 1)[1].split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep and key:
+            out[key] = value
     return out
 
 

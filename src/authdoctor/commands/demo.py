@@ -40,15 +40,16 @@ def new_terminal_env(host: Host, home: Path) -> tuple[dict[str, str], str]:
     zsh = shutil.which("zsh")
     if zsh is None or host.is_windows:
         return base, "zsh is not installed, so the demo cannot start one; the environment below is the sandbox's own"
+    from authdoctor.verify import env_after
+
     res = host.run([zsh, "-i", "-c", f"printf %s {_MARK}; env -0"], timeout=10, env=base, cwd=home)
-    if res.returncode != 0 or _MARK.encode() not in res.stdout:
+    printed = env_after(res.stdout, _MARK.encode())
+    if res.returncode != 0 or printed is None:
         return base, "zsh did not start cleanly in the sandbox; the environment below is the sandbox's own"
     env: dict[str, str] = {}
-    for item in res.stdout.split(_MARK.encode(), 1)[1].split(b"\0"):
-        key, sep, value = item.decode("utf-8", "replace").partition("=")
-        if sep and key:
-            env[key] = value
-            Secret(value)  # register, so nothing this shell printed can be echoed
+    for key, value in printed.items():
+        env[key.decode("utf-8", "replace")] = text = value.decode("utf-8", "replace")
+        Secret(text)  # register, so nothing this shell printed can be echoed
     return env, "a real `zsh -i` started on the sandbox home (its .zshrc ran) gave this environment"
 
 

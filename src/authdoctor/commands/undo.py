@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authdoctor import __version__
 from authdoctor.errors import ExitCode
 from authdoctor.host import Host
 from authdoctor.report.as_text import tilde
+
+if TYPE_CHECKING:
+    from authdoctor.apply.journal import Journal
 
 
 def run_undo(args: argparse.Namespace) -> int:
@@ -81,7 +84,7 @@ def _done(args: argparse.Namespace, payload: dict[str, Any], text: str, *, code:
     return code
 
 
-def _list(journal: Any, args: argparse.Namespace, host: Host) -> int:
+def _list(journal: Journal, args: argparse.Namespace, host: Host) -> int:
     from authdoctor.cli import write
 
     entries = journal.entries()

@@ -43,8 +43,11 @@ def redact_line(line: str, family: str) -> str:
 
 
 def _lines(data: bytes) -> list[str]:
-    text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8", "surrogateescape")
-    return text.splitlines()
+    from pathlib import Path
+
+    from authdoctor.collect.origins._textfile import decode
+
+    return decode(Path(), data, utf16=True)[0].text.splitlines()
 
 
 def diff(change: FileChange, shown_path: str) -> Iterator[str]:

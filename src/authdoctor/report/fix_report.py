@@ -157,7 +157,7 @@ def _verification_text(v: Verification, plan: Plan, style: Style) -> list[str]:
 # --- JSON -------------------------------------------------------------------------------
 
 
-def change_json(change: Change, home: Path) -> dict[str, Any]:
+def change_json(change: Change) -> dict[str, Any]:
     if isinstance(change, FileChange):
         return {
             "kind": "edit",
@@ -198,8 +198,8 @@ def outcome_json(outcome: FixOutcome) -> dict[str, Any]:
         "status": outcome.status,
         "cures": list(outcome.plan.cures),
         "removes": list(outcome.plan.removes),
-        "applied": [change_json(c, outcome.home) for c in outcome.plan.changes] if outcome.status == APPLIED else [],
-        "planned": [change_json(c, outcome.home) for c in outcome.plan.changes],
+        "applied": [change_json(c) for c in outcome.plan.changes] if outcome.status == APPLIED else [],
+        "planned": [change_json(c) for c in outcome.plan.changes],
         "manual": [manual_json(s) for s in outcome.plan.manual],
         "journal": {"entry": outcome.journal_entry, "path": str(outcome.journal_path)} if outcome.journal_entry else None,
         "verification": None

@@ -6,8 +6,8 @@ endings (CRLF stays CRLF) and every byte they do not touch survive exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from authdoctor.plan.model import Edit
 
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from authdoctor.collect.origins.model import Setting
 
 TAG = b"disabled by authdoctor"
+
+K = TypeVar("K", bound=Hashable)
 
 
 class EditContext(NamedTuple):
@@ -47,6 +49,22 @@ if TYPE_CHECKING:
         """
 
         def edit(self, data: bytes, settings: Sequence[Setting], ctx: EditContext) -> EditorResult: ...
+
+
+def by_statement(settings: Sequence[Setting], locate: Callable[[Setting], K | None]) -> tuple[dict[K, list[Setting]], list[Refusal]]:
+    """Settings grouped by the statement ``locate`` finds them in; blocked or unlocatable ones refused."""
+    groups: dict[K, list[Setting]] = {}
+    refused: list[Refusal] = []
+    for s in settings:
+        if s.blocker is not None or not s.editable:
+            refused.append(Refusal(s, s.blocker or "not-editable"))
+            continue
+        key = locate(s)
+        if key is None:
+            refused.append(Refusal(s, "unknown-span", "the statement could not be located exactly"))
+        else:
+            groups.setdefault(key, []).append(s)
+    return groups, refused
 
 
 class Line(NamedTuple):

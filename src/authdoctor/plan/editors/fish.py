@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from authdoctor.collect.origins import _fishlang
 from authdoctor.collect.origins._textfile import decode
-from authdoctor.plan.editors.base import EditContext, EditorResult, Refusal, comment_out, line_at, only_blank
+from authdoctor.plan.editors.base import EditContext, EditorResult, Refusal, by_statement, comment_out, line_at, only_blank
 from authdoctor.plan.model import Edit, apply_edits
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ _PREFIXES = _CHAIN | {"not", "!", "builtin", "time"}
 
 class FishEditor:
     def edit(self, data: bytes, settings: Sequence[Setting], ctx: EditContext) -> EditorResult:
-        refused: list[Refusal] = []
         tf, _ok = decode(Path(), data)
         try:
             statements = _fishlang.tokenize(tf.text)
@@ -62,16 +61,7 @@ class FishEditor:
         # Character index -> statement, to find each setting's statement from its byte span.
         by_start = {st.start: i for i, st in enumerate(statements)}
 
-        by_stmt: dict[int, list[Setting]] = {}
-        for s in settings:
-            if s.blocker is not None or not s.editable:
-                refused.append(Refusal(s, s.blocker or "not-editable"))
-                continue
-            index = _statement_index(data, tf.bom, s.span, statements, by_start)
-            if index is None:
-                refused.append(Refusal(s, "unknown-span", "the statement could not be located exactly"))
-                continue
-            by_stmt.setdefault(index, []).append(s)
+        by_stmt, refused = by_statement(settings, lambda s: _statement_index(data, tf.bom, s.span, statements, by_start))
 
         edits: list[Edit] = []
         done: list[Setting] = []

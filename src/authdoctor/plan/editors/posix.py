@@ -22,10 +22,13 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from authdoctor.plan.editors.base import EditContext, EditorResult, Line, Refusal, comment_out, line_at, only_blank, tag
+from authdoctor.collect.origins.shell import _error_rows, _parser
+from authdoctor.plan.editors.base import EditContext, EditorResult, Line, Refusal, by_statement, comment_out, line_at, only_blank, tag
 from authdoctor.plan.model import Edit, apply_edits
 
 if TYPE_CHECKING:
+    from tree_sitter import Node, Tree
+
     from authdoctor.collect.origins.model import Setting
 
 # What may remain of a statement once its parts are gone for the whole statement to go.
@@ -39,16 +42,9 @@ _BODIES = frozenset(
 
 class PosixEditor:
     def edit(self, data: bytes, settings: Sequence[Setting], ctx: EditContext) -> EditorResult:
-        refused: list[Refusal] = []
-        by_stmt: dict[tuple[int, int], list[Setting]] = {}
-        for s in settings:
-            if s.blocker is not None or not s.editable:
-                refused.append(Refusal(s, s.blocker or "not-editable"))
-            elif s.span == (0, 0) or s.span[1] > len(data) or not (s.span[0] <= s.part[0] <= s.part[1] <= s.span[1]):
-                refused.append(Refusal(s, "unknown-span", "the statement could not be located exactly"))
-            else:
-                s = s._replace(span=_trim_cr(data, s.span), part=_trim_cr(data, s.part))
-                by_stmt.setdefault(s.span, []).append(s)
+        trimmed = [s._replace(span=_trim_cr(data, s.span), part=_trim_cr(data, s.part)) for s in settings]
+        by_stmt, refused = by_statement(trimmed, lambda s: s.span if _located(data, s) else None)
+        tree = _parser().parse(data)  # once: for the nesting of each statement and the error count
 
         whole: list[tuple[tuple[int, int], list[Setting]]] = []
         edits: list[Edit] = []
@@ -70,7 +66,7 @@ class PosixEditor:
             line = line_at(data, start)
             names = [s.var for _span, mine in stmts for s in mine]
             if _line_is_only(data, line, [span for span, _ in stmts]):
-                conditional = any(s.conditional for _span, mine in stmts for s in mine) or any(_nested(data, span) for span, _ in stmts)
+                conditional = any(s.conditional for _span, mine in stmts for s in mine) or any(_nested(tree, span) for span, _ in stmts)
                 edits.append(comment_out(data, line, ctx, names, prefix=b": " if conditional else b""))
             else:
                 edits.extend(Edit(span[0], span[1], b":") for span, _ in stmts)
@@ -83,7 +79,7 @@ class PosixEditor:
             after = apply_edits(data, edits)
         except ValueError:
             return EditorResult((), tuple(refused) + tuple(Refusal(s, "overlap") for _span, mine in by_stmt.items() for s in mine))
-        if _errors(after) > _errors(data):
+        if _errors(_parser().parse(after)) > _errors(tree):
             # Never leave a file the shell can no longer read.
             detail = "removing it automatically would leave a syntax error"
             return EditorResult((), tuple(refused) + tuple(Refusal(s, "would-break", detail) for mine in by_stmt.values() for s in mine))
@@ -132,11 +128,13 @@ def _trim_cr(data: bytes, span: tuple[int, int]) -> tuple[int, int]:
     return a, b
 
 
-def _nested(data: bytes, span: tuple[int, int]) -> bool:
-    """Whether the statement sits in a body (function, brace group, if, loop, case) rather than at the top level."""
-    from authdoctor.collect.origins.shell import _parser
+def _located(data: bytes, s: Setting) -> bool:
+    return s.span != (0, 0) and s.span[1] <= len(data) and s.span[0] <= s.part[0] <= s.part[1] <= s.span[1]
 
-    node = _parser().parse(data).root_node.descendant_for_byte_range(span[0], span[1])
+
+def _nested(tree: Tree, span: tuple[int, int]) -> bool:
+    """Whether the statement sits in a body (function, brace group, if, loop, case) rather than at the top level."""
+    node: Node | None = tree.root_node.descendant_for_byte_range(span[0], span[1])
     while node is not None:
         if node.type in _BODIES:
             return True
@@ -193,19 +191,13 @@ def _untag_crlf_values(data: bytes, edits: list[Edit]) -> list[Edit]:
     return out
 
 
-def _errors(data: bytes) -> int:
-    from authdoctor.collect.origins.shell import _error_rows, _parser
-
-    tree = _parser().parse(data)
+def _errors(tree: Tree) -> int:
     if not tree.root_node.has_error:
         return 0
     return len(_error_rows(tree.root_node, [])) + _missing(tree.root_node)
 
 
-def _missing(node: object) -> int:
-    from tree_sitter import Node
-
-    assert isinstance(node, Node)
+def _missing(node: Node) -> int:
     count = 1 if node.is_missing else 0
     if node.has_error:
         for c in node.children:

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 
 from authdoctor.collect.origins import powershell as scanner
 from authdoctor.collect.origins._textfile import TextFile, decode
-from authdoctor.plan.editors.base import EditContext, EditorResult, Refusal, tag
+from authdoctor.plan.editors.base import EditContext, EditorResult, Refusal, by_statement, tag
 from authdoctor.plan.model import Edit, apply_edits
 
 if TYPE_CHECKING:
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 class PowerShellEditor:
     def edit(self, data: bytes, settings: Sequence[Setting], ctx: EditContext) -> EditorResult:
-        refused: list[Refusal] = []
         tf, ok = decode(Path(), data, utf16=True)
         if not ok and tf.encoding != "utf-8":
             # An odd number of bytes after a UTF-16 mark: offsets cannot be trusted.
@@ -59,16 +58,7 @@ class PowerShellEditor:
         statements = scanner.statements(tf.text)
         by_start = {st.start: i for i, st in enumerate(statements)}
 
-        by_stmt: dict[int, list[Setting]] = {}
-        for s in settings:
-            if s.blocker is not None or not s.editable:
-                refused.append(Refusal(s, s.blocker or "not-editable"))
-                continue
-            index = _statement_index(data, tf, s.span, statements, by_start)
-            if index is None:
-                refused.append(Refusal(s, "unknown-span", "the statement could not be located exactly"))
-                continue
-            by_stmt.setdefault(index, []).append(s)
+        by_stmt, refused = by_statement(settings, lambda s: _statement_index(data, tf, s.span, statements, by_start))
 
         edits: list[Edit] = []
         done: list[Setting] = []
