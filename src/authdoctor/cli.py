@@ -26,7 +26,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-exec", action="store_true", help="never run the user's shell start-up code")
 
 
-COMMANDS = ("check", "where", "fix", "undo", "demo")
+COMMANDS = ("check", "where", "explain", "fix", "undo", "demo")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -43,6 +43,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         _add_check(sub)
     if only in (None, "where"):
         _add_where(sub)
+    if only in (None, "explain"):
+        _add_explain(sub)
     if only in (None, "fix"):
         _add_fix(sub)
     if only in (None, "undo"):
@@ -71,6 +73,22 @@ def _add_where(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     where.add_argument("vars", nargs="*", metavar="VAR", help="variable names (default: every variable that affects Codex)")
     where.add_argument("--home", metavar="DIR", help="look at this home directory instead of yours")
     where.add_argument("--root", metavar="DIR", help="look at an image or container root offline")
+
+
+def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    explain = sub.add_parser(
+        "explain",
+        help="what a Codex error message or log means, and what to do about it",
+        description="Explain a pasted Codex error message, log line or whole log: for every known cause, whether it is "
+        "permanent, the finding and failure-mode ids, the next step with exact commands, and which lines showed it; then "
+        "what on this machine bears on it (start-up files are read, never run). Text nothing matches gets the closest "
+        "known causes. Exit code 0 when a cause was recognised, 1 when none was, 2 when there was nothing to read.",
+    )
+    _common(explain)
+    explain.add_argument("text", nargs="*", metavar="TEXT", help="the message (quote it); `-` or nothing with a pipe reads standard input")
+    explain.add_argument("--file", "-f", metavar="PATH", help="read a log file (streamed, any size)")
+    explain.add_argument("--no-local", action="store_true", help="do not compare with this machine's setup")
+    explain.add_argument("--home", metavar="DIR", help="compare with this home directory instead of yours")
 
 
 def _add_fix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -139,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "check": cmd_check,
         "where": cmd_where,
+        "explain": cmd_explain,
         "fix": cmd_fix,
         "undo": cmd_undo,
         "demo": cmd_demo,
@@ -194,6 +213,12 @@ def cmd_where(args: argparse.Namespace) -> int:
     from authdoctor.commands.where import run_where
 
     return run_where(args)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from authdoctor.commands.explain import run_explain
+
+    return run_explain(args)
 
 
 def cmd_fix(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from authdoctor.collect.evidence import (
     KeyringEvidence,
 )
 from authdoctor.collect.keyring import collect_keyring
+from authdoctor.collect.logs.model import LogEvidence
 from authdoctor.collect.origins.model import OriginScan
 from authdoctor.host import Host
 from authdoctor.secret import scrub
@@ -71,6 +72,7 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
     env = _with_startup_values(host, env, scans)
     chain = guarded("parent processes", lambda: _parent_chain(host, env, scans), lambda: None)
     install = guarded("codex install", lambda: collect_codex_install(host), lambda: CodexInstall(None, None))
+    logs = guarded("logs", lambda: _logs(host, home.path, config, auth), lambda: None)
     return Evidence(
         now=host.now(),
         platform=host.platform,
@@ -89,7 +91,14 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
         parent_chain=chain,
         env_shell={k: v for k in ("SHELL", "HOME") if (v := host.env.get(k)) is not None},
         failures=tuple(failures),
+        logs=logs,
     )
+
+
+def _logs(host: Host, codex_home: Path, config: ConfigEvidence, auth: AuthFileEvidence) -> LogEvidence:
+    from authdoctor.collect.logs import collect_logs
+
+    return collect_logs(host, codex_home, config, auth)
 
 
 def _codex_home_fallback(host: Host) -> CodexHomeEvidence:

@@ -45,7 +45,7 @@ def collect_auth_file(host: Host, codex_home: Path) -> AuthFileEvidence:
     parsed = parse_auth_bytes(data)
     if isinstance(parsed, Problem):
         return AuthFileEvidence(path, True, parsed, mode, uid, is_link)
-    return AuthFileEvidence(path, True, None, mode, uid, is_link, parsed)
+    return AuthFileEvidence(path, True, None, mode, uid, is_link, parsed, st.st_mtime)
 
 
 def parse_auth_bytes(data: bytes) -> StoredLogin | Problem:

@@ -86,6 +86,8 @@ def parse_config(path: Path, data: bytes) -> ConfigEvidence:
     # Read before the problem is put together, so their type errors are in it.
     base_url = text("openai_base_url")
     model_provider = text("model_provider")
+    log_dir = text("log_dir")
+    sqlite_home = text("sqlite_home")
     problem = Problem("invalid-value", "; ".join(problems)) if problems else None
     return ConfigEvidence(
         path=path,
@@ -98,4 +100,6 @@ def parse_config(path: Path, data: bytes) -> ConfigEvidence:
         openai_base_url=base_url,
         model_provider=model_provider,
         providers=providers,
+        log_dir=log_dir or None,
+        sqlite_home=sqlite_home or None,
     )

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from authdoctor.codex.tokens import Claims
+from authdoctor.collect.logs.model import LogEvidence
 from authdoctor.collect.origins.model import OriginScan
 from authdoctor.secret import Secret
 
@@ -66,6 +67,7 @@ class AuthFileEvidence(NamedTuple):
     uid: int | None = None
     is_symlink: bool = False
     login: StoredLogin | None = None
+    mtime: float | None = None  # when Codex last wrote it (a login or a successful refresh)
 
 
 class ProviderConfig(NamedTuple):
@@ -86,6 +88,8 @@ class ConfigEvidence(NamedTuple):
     openai_base_url: str | None = None
     model_provider: str | None = None
     providers: Mapping[str, ProviderConfig] = MappingProxyType({})
+    log_dir: str | None = None  # `log_dir` as written (codex-tui.log, codex-login.log and, when set, logs_2.sqlite)
+    sqlite_home: str | None = None  # `sqlite_home` as written (state and log databases)
 
 
 class DotenvEntry(NamedTuple):
@@ -156,6 +160,7 @@ class Evidence(NamedTuple):
     parent_chain: str | None = None
     env_shell: Mapping[str, str] | None = None  # SHELL and HOME of the user, to know which start-up files a new terminal reads
     failures: tuple[GathererFailure, ...] = ()
+    logs: LogEvidence | None = None  # what the Codex logs say since the current login
 
     def present(self, name: str) -> EnvValue | None:
         """The variable if it is set at all, even to an empty value."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from authdoctor.codex import knowledge as K
+from authdoctor.codex import signatures as S
 from authdoctor.codex.tokens import describe_age
 from authdoctor.diagnose.finding import Finding, Fix, Severity
+from authdoctor.diagnose.rules import _logs as L
 from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, expiry_words
 
 ID = "refresh-token-stale"
@@ -24,6 +26,10 @@ def check(f: Facts) -> Iterable[Finding]:
         return []
     if stored.last_refresh is not None and now - stored.last_refresh <= K.TOKEN_REFRESH_INTERVAL:
         return []
+    # The logs settle the "probably": a rejected refresh is refresh-failed's (an error), not a guess.
+    if L.summaries(f.ev.logs, (S.REFRESH,)):
+        return []
+    offline = L.summaries(f.ev.logs, (S.TRANSPORT,), auth_only=True)
     if stored.last_refresh is not None:
         age = (
             f"was last refreshed {describe_age((now - stored.last_refresh).total_seconds())} ago, "
@@ -41,6 +47,12 @@ def check(f: Facts) -> Iterable[Finding]:
                 f"The access token of {login} {expiry_words(stored, now)}, and the login {age}. "
                 "Codex will try to refresh it on the next request, but the refresh token may have expired meanwhile "
                 "or been used up by another copy of this login; if Codex shows `Failed to refresh token: 401 Unauthorized`, it has."
+                + (
+                    f" The logs show its last refresh attempts failing in transit ({L.count(offline)}×, {L.when(offline, now)}), "
+                    "never reaching the auth server: fix the network first, the refresh token may still be good."
+                    if offline
+                    else ""
+                )
             ),
             fix=Fix(
                 summary="Start Codex once; if it reports a refresh failure, run `codex logout && codex login`. "
