@@ -89,10 +89,15 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
         codex_version=install.version,
         origin_scans=scans,
         parent_chain=chain,
-        env_shell={k: v for k in ("SHELL", "HOME") if (v := host.env.get(k)) is not None},
+        env_shell={k: v for k in _SESSION_VARS if (v := host.env.get(k)) is not None},
         failures=tuple(failures),
         logs=logs,
     )
+
+
+# What a rule may know of the session: the user's shell (which start-up files a new
+# terminal reads) and whether a browser can reach a login callback (headless-login).
+_SESSION_VARS = ("SHELL", "HOME", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY", "CODESPACES")
 
 
 def _logs(host: Host, codex_home: Path, config: ConfigEvidence, auth: AuthFileEvidence) -> LogEvidence:

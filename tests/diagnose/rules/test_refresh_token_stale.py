@@ -92,3 +92,24 @@ def test_quiet_for_an_api_key_login(machine: Machine) -> None:
 
 def test_quiet_without_a_login(machine: Machine) -> None:
     quiet(machine, ID)
+
+
+def test_a_logged_refresh_failure_settles_it(machine: Machine) -> None:
+    """The logs turn "probably stale" into refresh-failed (an error); the guess is not repeated."""
+    from tests.logtools import REUSED, set_login_time, tracing_line, write_text_log
+
+    auth = machine.write_auth(_login(machine, expired_ago=timedelta(hours=1), refreshed_ago=timedelta(days=9)))
+    set_login_time(auth, machine.now - timedelta(days=9))
+    write_text_log(machine.codex_home / "log" / "codex-tui.log", [tracing_line(machine.now - timedelta(hours=1), REUSED)])
+    quiet(machine, ID)
+    assert "refresh-failed" in machine.ids()
+
+
+def test_refreshes_failing_in_transit_point_at_the_network(machine: Machine) -> None:
+    from tests.logtools import UNREACHABLE, set_login_time, tracing_line, write_text_log
+
+    auth = machine.write_auth(_login(machine, expired_ago=timedelta(hours=1), refreshed_ago=timedelta(days=9)))
+    set_login_time(auth, machine.now - timedelta(days=9))
+    write_text_log(machine.codex_home / "log" / "codex-tui.log", [tracing_line(machine.now - timedelta(hours=1), UNREACHABLE)])
+    f = one(machine, ID, Severity.WARNING)
+    assert "failing in transit" in f.detail and "fix the network first" in f.detail

@@ -42,7 +42,7 @@ def check(f: Facts) -> Iterable[Finding]:
     commands: list[str] = []
     for sid, group in by_sig.items():
         sig = S.BY_ID[sid]
-        parts.append(f"{sig.cause} ({L.count(group)}×, {L.when(group, f.now)}, in {L.where(group[0])}; see {sig.finding})")
+        parts.append(f"{sig.cause} Logged {L.count(group)}×, {L.when(group, f.now)}, in {L.where(group[0])}; see {sig.finding}.")
         commands.extend(c for c in sig.commands if c not in commands)
     return [
         Finding(

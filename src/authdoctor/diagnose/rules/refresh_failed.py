@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from authdoctor.codex import knowledge as K
 from authdoctor.codex import signatures as S
@@ -24,7 +24,7 @@ def _found(f: Facts) -> list[LogSummary]:
     return found
 
 
-def headless(env: dict[str, str] | None, platform: str) -> bool:
+def headless(env: Mapping[str, str] | None, platform: str) -> bool:
     """No browser can reach the login callback: SSH, or a Linux session without a display."""
     env = env or {}
     if env.get("SSH_CONNECTION") or env.get("SSH_TTY") or env.get("CODESPACES"):
@@ -33,8 +33,7 @@ def headless(env: dict[str, str] | None, platform: str) -> bool:
 
 
 def login_command(f: Facts) -> str:
-    env = {k: v.value.reveal() for k, v in f.ev.env.items()} if f.ev.env else {}
-    return "codex login --device-auth" if headless(env, f.ev.platform) else "codex login"
+    return "codex login --device-auth" if headless(f.ev.env_shell, f.ev.platform) else "codex login"
 
 
 def _file_store(f: Facts) -> bool:
