@@ -45,7 +45,9 @@ def origins(found: Iterable[LogSummary]) -> tuple[Origin, ...]:
     out = []
     for s in found:
         hit = s.last
-        out.append(Origin(context="log", text=hit.excerpt, path=hit.source, line=hit.line or hit.row))
+        # A database row is not a line: it is named in the text instead.
+        text = f"row {hit.row}: {hit.excerpt}" if hit.row and not hit.line else hit.excerpt
+        out.append(Origin(context="log", text=text, path=hit.source, line=hit.line))
     return tuple(out)
 
 
