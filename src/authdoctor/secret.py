@@ -11,6 +11,7 @@ line of defence.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from authdoctor._hash import sha256_hex
 
@@ -93,3 +94,40 @@ def scrub(text: str, extra: Iterable[str] = ()) -> str:
         if value in text:
             text = text.replace(value, REDACTED)
     return text
+
+
+# Token shapes worth blanking even when authdoctor never saw the value before (a log line
+# quoting an old refresh token, a pasted error).  The lower bounds stay short on purpose: a
+# log excerpt is cut at a few hundred characters, and the cut can leave only a token's start.
+# Compiled on first use: most runs never show a log line.
+_BODY = r"[A-Za-z0-9._~+/=-]"
+_TOKEN_SHAPES = "|".join(
+    (
+        # A JWT (header.payload.signature): base64url JSON always starts "eyJ"; the later
+        # segments may be missing when an excerpt was cut, or empty for an unsigned token.
+        r"eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}",
+        # OpenAI API keys (sk-…, sk-proj-…), refresh tokens (rt_…), personal access tokens (at-…).
+        # The body must hold a digit or a capital, so prose such as "at-least-once-semantics" survives.
+        r"(?<![A-Za-z0-9_-])(?:sk-|rt_|at-)(?=[A-Za-z0-9._-]*[0-9A-Z])[A-Za-z0-9._-]{12,}",
+        # "Authorization: Bearer …" with any opaque value.
+        r"(?<=Bearer )" + _BODY + r"{12,}",
+    )
+)
+# NAME=value / "name": "value" for the credentials Codex reads: whatever the value looks like.
+_NAMED_VALUE = (
+    r"""((?:CODEX_ACCESS_TOKEN|CODEX_API_KEY|OPENAI_API_KEY|access_token|refresh_token|id_token|api_key)"?\s*[=:]\s*["']?)"""
+    r"""(?!<redacted>)([^\s"',;}]{8,})"""
+)
+_compiled: list[Any] = []
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` with every known secret and every credential-shaped string replaced by ``<redacted>``."""
+    if not _compiled:
+        import re
+
+        _compiled.extend((re.compile(_NAMED_VALUE), re.compile(_TOKEN_SHAPES)))
+    named, shapes = _compiled
+    text = scrub(text)
+    text = named.sub(lambda m: m.group(1) + REDACTED, text)
+    return str(shapes.sub(REDACTED, text))

@@ -29,7 +29,8 @@ from authdoctor.codex import signatures as S
 from authdoctor.collect.logs.scan import Aggregator, excerpt, scan_file, strip_ansi
 from authdoctor.errors import AuthdoctorError, ExitCode
 from authdoctor.host import Host
-from authdoctor.report.explain_report import Candidate, Cause, Explanation, InputInfo, LocalFinding, redact_tokens
+from authdoctor.report.explain_report import Candidate, Cause, Explanation, InputInfo, LocalFinding
+from authdoctor.secret import redact_tokens
 
 if TYPE_CHECKING:
     from typing import BinaryIO, Final, TextIO

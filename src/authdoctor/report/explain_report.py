@@ -10,7 +10,6 @@ result object; the renderers only ever see redacted text.
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -18,43 +17,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from authdoctor import __version__
 from authdoctor.codex.signatures import Signature
 from authdoctor.report.as_text import WIDTH, tilde
-from authdoctor.secret import REDACTED, scrub
 
 if TYPE_CHECKING:
     from authdoctor.report.style import Style
 
 SCHEMA_VERSION = 1
-
-# Token shapes worth blanking even when authdoctor never saw the value before.  The lower
-# bounds stay short on purpose: a log excerpt is cut at a few hundred characters, and the
-# cut can leave only the start of a token.
-_BODY = r"[A-Za-z0-9._~+/=-]"
-_TOKEN_SHAPES = re.compile(
-    "|".join(
-        (
-            # A JWT (header.payload.signature): base64url JSON always starts "eyJ"; the later
-            # segments may be missing when an excerpt was cut, or empty for an unsigned token.
-            r"eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}",
-            # OpenAI API keys (sk-…, sk-proj-…), refresh tokens (rt_…), personal access tokens (at-…).
-            # The body must hold a digit or a capital, so prose such as "at-least-once-semantics" survives.
-            r"(?<![A-Za-z0-9_-])(?:sk-|rt_|at-)(?=[A-Za-z0-9._-]*[0-9A-Z])[A-Za-z0-9._-]{12,}",
-            # "Authorization: Bearer …" with any opaque value.
-            r"(?<=Bearer )" + _BODY + r"{12,}",
-        )
-    )
-)
-# NAME=value / "name": "value" for the credentials Codex reads: whatever the value looks like.
-_NAMED_VALUE = re.compile(
-    r"""((?:CODEX_ACCESS_TOKEN|CODEX_API_KEY|OPENAI_API_KEY|access_token|refresh_token|id_token|api_key)"?\s*[=:]\s*["']?)"""
-    r"""(?!<redacted>)([^\s"',;}]{8,})"""
-)
-
-
-def redact_tokens(text: str) -> str:
-    """``text`` with every known secret and every credential-shaped string replaced by ``<redacted>``."""
-    text = scrub(text)
-    text = _NAMED_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
-    return _TOKEN_SHAPES.sub(REDACTED, text)
 
 
 class LocalFinding(NamedTuple):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Protocol
 
 from authdoctor.codex import signatures as S
 from authdoctor.collect.logs.model import LogHit, LogSummary
-from authdoctor.secret import scrub
+from authdoctor.secret import redact_tokens
 
 if TYPE_CHECKING:
     from typing import Final
@@ -106,7 +106,7 @@ def parse_timestamp(line: bytes) -> datetime | None:
 
 
 def excerpt(line: str) -> str:
-    text = scrub(strip_ansi(line).strip())
+    text = redact_tokens(strip_ansi(line).strip())
     return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
 
 
@@ -230,7 +230,9 @@ def scan_lines(
                 if line_no is not None:
                     line_no += buf.count(b"\n", counted_to, begin)
                     counted_to = begin
-                _record(bytes(view[begin : min(stop, begin + max_line)]), buf, begin, source, line_no, since, agg)
+                # Of an enormous line, the part around the match.
+                low = begin if stop - begin <= max_line else max(begin, m.start() - max_line // 2)
+                _record(bytes(view[low : min(stop, low + max_line)]), buf, begin, source, line_no, since, agg)
                 pos = stop + 1
             if not got:
                 break
