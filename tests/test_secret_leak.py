@@ -69,6 +69,29 @@ class Planted:
         # Distinctive pieces too: a JWT's payload and signature segments.
         for jwt in (tokens["id_token"], tokens["access_token"], self.env_access):
             self.values += jwt.split(".")[1:]
+        self._plant_logs(now, tokens["refresh_token"])
+
+    def _plant_logs(self, now: datetime, refresh_token: str) -> None:
+        """Codex logs quoting secrets: the current tokens, and an old refresh token authdoctor never read."""
+        import os
+
+        from tests.logtools import REUSED, add_rows, create_db, tracing_line, write_text_log
+
+        self.old_refresh = "rt_" + secrets.token_urlsafe(40).replace("-", "A")
+        self.values.append(self.old_refresh)
+        quoting = [
+            f'Failed to refresh token: 401 Unauthorized: {{"refresh_token":"{refresh_token}"}}',
+            f"Failed to refresh token: {REUSED} old={self.old_refresh}",
+            f"Token exchange failed: error sending request for url (https://auth.openai.com/oauth/token?code={self.bearer})",
+            f"agent identity bootstrap unavailable: Authorization: Bearer {self.env_access}",
+        ]
+        at = now - timedelta(minutes=30)
+        self.tui_log = write_text_log(self.codex / "log" / "codex-tui.log", [tracing_line(at, m) for m in quoting])
+        write_text_log(self.codex / "app-server-daemon" / "daemon.stderr.log", [tracing_line(at, m) for m in quoting])
+        add_rows(create_db(self.codex / "logs_2.sqlite"), [(at, m) for m in quoting])
+        # The login was stored before these lines, so they all count.
+        stamp = (now - timedelta(days=41)).timestamp()
+        os.utime(self.codex / "auth.json", (stamp, stamp))
 
     def env(self, **extra: str) -> dict[str, str]:
         return clean_env(
@@ -97,6 +120,11 @@ COMMANDS = [
     ["check", "--verbose"],
     ["check", "--json", "--verbose", "--strict"],
     ["check", "--ascii", "--no-color"],
+    ["explain", "--file", "{tui_log}"],
+    ["explain", "--file", "{tui_log}", "--json"],
+    ["explain", "Failed to refresh token: 401 old={old_refresh}"],
+    ["explain", "--json", "nothing Codex ever said {old_refresh}"],
+    ["fix", "--dry-run", "--no-exec"],
     ["demo"],
     ["demo", "--json"],
     ["--help"],
@@ -106,6 +134,7 @@ COMMANDS = [
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
 def test_no_command_prints_a_secret(planted: Planted, args: list[str]) -> None:
+    args = [a.format(tui_log=planted.tui_log, old_refresh=planted.old_refresh) for a in args]
     proc = subprocess.run(
         [sys.executable, "-m", "authdoctor", *args],
         env=planted.env(FORCE_COLOR="1"),
@@ -116,6 +145,8 @@ def test_no_command_prints_a_secret(planted: Planted, args: list[str]) -> None:
         check=False,
     )
     assert proc.returncode in (0, 1), proc.stderr
+    if args[0] in ("check", "explain"):
+        assert proc.stdout.strip(), f"{args} printed nothing to search"
     planted.assert_clean(proc.stdout, f"stdout of {args}")
     planted.assert_clean(proc.stderr, f"stderr of {args}")
 
@@ -128,7 +159,7 @@ def test_the_planted_setup_really_exercises_every_source(planted: Planted) -> No
     expected = {
         "access-token-overrides-login", "access-token-invalid", "api-key-env-overrides-login",
         "openai-api-key-ignored", "base-url-override", "dotenv-override", "auth-file-permissions",
-        "refresh-token-stale",
+        "refresh-failed", "network-failure", "logged-error",  # the planted logs
     }  # fmt: skip
     assert expected <= ids
 
@@ -197,6 +228,8 @@ def test_fix_undo_and_the_journal_hold_no_secret(planted: Planted) -> None:
         ["undo", "--yes"],
         ["undo", "--yes"],  # already undone
     ]
+    # The planted logs make refresh-failed move auth.json aside too.
+    originals = {rc.read_bytes(), (planted.codex / "auth.json").read_bytes()}
     for args in runs:
         proc = subprocess.run(
             [sys.executable, "-m", "authdoctor", *args],
@@ -223,4 +256,4 @@ def test_fix_undo_and_the_journal_hold_no_secret(planted: Planted) -> None:
                 planted.assert_clean(f.read_text(), "entry.json")
             else:
                 # A backup holds the file as it was -- secrets included -- which is why it is private.
-                assert f.read_bytes() == rc.read_bytes()
+                assert f.read_bytes() in originals

@@ -118,6 +118,12 @@ _NAMED_VALUE = (
     r"""((?:CODEX_ACCESS_TOKEN|CODEX_API_KEY|OPENAI_API_KEY|access_token|refresh_token|id_token|api_key)"?\s*[=:]\s*["']?)"""
     r"""(?!<redacted>)([^\s"',;}]{8,})"""
 )
+# Secrets inside URLs: sensitive query parameters (what codex-login.log redacts itself:
+# `code`, `state`, `*_token` …) and the password of `scheme://user:password@host`.
+_URL_SECRETS = (
+    r"((?:[?&#](?:code|state|token|key|api_key|apikey|password|secret|client_secret|[A-Za-z]*_token)=))(?!<redacted>)([^&#\s)\"'<>]+)"
+    r"|(://[^/\s:@]+:)(?!<redacted>)([^@/\s]+)(?=@)"
+)
 _compiled: list[Any] = []
 
 
@@ -126,8 +132,9 @@ def redact_tokens(text: str) -> str:
     if not _compiled:
         import re
 
-        _compiled.extend((re.compile(_NAMED_VALUE), re.compile(_TOKEN_SHAPES)))
-    named, shapes = _compiled
+        _compiled.extend((re.compile(_NAMED_VALUE), re.compile(_TOKEN_SHAPES), re.compile(_URL_SECRETS)))
+    named, shapes, urls = _compiled
     text = scrub(text)
     text = named.sub(lambda m: m.group(1) + REDACTED, text)
+    text = urls.sub(lambda m: (m.group(1) or m.group(3)) + REDACTED, text)
     return str(shapes.sub(REDACTED, text))
