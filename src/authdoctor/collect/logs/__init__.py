@@ -42,9 +42,7 @@ def collect_logs(
     since: datetime | None = None,
     since_reason: str | None = None,
 ) -> LogEvidence:
-    from authdoctor.collect.logs.scan import Aggregator, scan_file
     from authdoctor.collect.logs.sources import candidates
-    from authdoctor.collect.logs.sqlite_log import LogDbError, scan_db
 
     if since is None and since_reason is None:
         since = login_time(auth)
@@ -53,27 +51,38 @@ def collect_logs(
             since = host.now() - RECENT
             since_reason = "the last 7 days"
     reason = since_reason or "all entries"
-    agg = Aggregator()
     sources: list[LogSource] = []
+    to_read = []
     for cand in candidates(host, codex_home, config):
-        path = str(cand.path)
         if since is not None and cand.mtime < since.timestamp():
-            sources.append(LogSource(path, cand.kind, cand.origin, cand.size, skipped=f"not written since {reason}"))
-            continue
+            sources.append(LogSource(str(cand.path), cand.kind, cand.origin, cand.size, skipped=f"not written since {reason}"))
+        else:
+            to_read.append(cand)
+    if not to_read:
+        # The common case: nothing was logged since the login.  No scanner, no sqlite3 import.
+        return LogEvidence(since, reason, tuple(sources))
+    from authdoctor.collect.logs.scan import Aggregator, scan_file
+
+    agg = Aggregator()
+    for cand in to_read:
+        path = str(cand.path)
         try:
             if cand.kind == "sqlite":
-                db = scan_db(cand.path, agg, since=since)
+                from authdoctor.collect.logs.sqlite_log import LogDbError, scan_db
+
+                try:
+                    db = scan_db(cand.path, agg, since=since)
+                except LogDbError as exc:
+                    sources.append(LogSource(path, cand.kind, cand.origin, cand.size, skipped=str(exc)))
+                    continue
                 sources.append(LogSource(path, "sqlite", cand.origin, cand.size, note=db.note))
             else:
                 scan = scan_file(cand.path, path, agg, since=since, size=cand.size)
                 sources.append(LogSource(path, "text", cand.origin, cand.size, scanned_bytes=scan.scanned_bytes))
-        except LogDbError as exc:
-            sources.append(LogSource(path, cand.kind, cand.origin, cand.size, skipped=str(exc)))
         except PermissionError:
             sources.append(LogSource(path, cand.kind, cand.origin, cand.size, skipped="permission denied"))
         except OSError as exc:
-            sources.append(
-                LogSource(path, cand.kind, cand.origin, cand.size, skipped=f"it cannot be read ({exc.strerror or type(exc).__name__})")
-            )
+            why = f"it cannot be read ({exc.strerror or type(exc).__name__})"
+            sources.append(LogSource(path, cand.kind, cand.origin, cand.size, skipped=why))
     summaries = sorted(agg.summaries(), key=lambda s: s.last.at.timestamp() if s.last.at else float("-inf"), reverse=True)
     return LogEvidence(since, reason, tuple(sources), tuple(summaries))
