@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import NamedTuple
 
 from authdoctor._hash import sha256_hex
@@ -132,31 +131,16 @@ class Holder(NamedTuple):
 
 def holders(host: Host, names: Iterable[str]) -> list[Holder]:
     """Running things that keep the old value until restarted: Codex processes, the tmux server."""
-    watched = [n.encode() + b"=" for n in names]
+    from authdoctor.collect.processes import APP_SERVER, MANAGED_DAEMON, PID_UPDATE_LOOP, codex_processes
+
+    names = list(names)
     found: list[Holder] = []
-    if host.proc is not None:
-        me = _self_pid(host)
-        try:
-            pids = [p for p in host.list_dir(host.proc) if p.name.isdigit()]
-        except OSError:
-            pids = []
-        for pid_dir in pids:
-            if pid_dir.name == me:
-                continue
-            try:
-                cmdline = (pid_dir / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            name = _codex_name(cmdline)
-            if name is None:
-                continue
-            try:
-                environ = (pid_dir / "environ").read_bytes().split(b"\0")
-                holds = any(item.startswith(w) for item in environ for w in watched)
-            except OSError:
-                holds = True  # cannot see: say so rather than guess it is clean
-            if holds:
-                found.append(Holder(f"{name} (pid {pid_dir.name})", "quit it and start it again from a new terminal"))
+    for p in codex_processes(host, names) or ():
+        # An environment we cannot read: say so rather than guess it is clean.
+        if p.environ_readable and not p.holds:
+            continue
+        name = "codex app-server" if p.role in (APP_SERVER, MANAGED_DAEMON, PID_UPDATE_LOOP) else "codex"
+        found.append(Holder(f"{name} (pid {p.pid})", "quit it and start it again from a new terminal"))
     if host.env.get("TMUX"):
         found.append(
             Holder(
@@ -169,19 +153,3 @@ def holders(host: Host, names: Iterable[str]) -> list[Holder]:
     if host.platform == "darwin":
         found.append(Holder("the Codex desktop app, if it is open", "quit it (Cmd-Q) and open it again"))
     return found
-
-
-def _self_pid(host: Host) -> str:
-    try:
-        return Path(host.proc or "/proc", "self").resolve().name
-    except OSError:
-        return ""
-
-
-def _codex_name(cmdline: list[bytes]) -> str | None:
-    """``codex`` for the CLI, the app server or the IDE extension's binary; None for anything else."""
-    for word in cmdline[:2]:
-        base = Path(word.decode("utf-8", "replace")).name
-        if base in ("codex", "codex.js", "codex-app-server") or base.startswith("codex-"):
-            return "codex app-server" if b"app-server" in cmdline else "codex"
-    return None

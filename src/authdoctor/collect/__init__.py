@@ -36,6 +36,9 @@ from authdoctor.secret import scrub
 if TYPE_CHECKING:
     from typing import TypeVar
 
+    from authdoctor.collect.auth_copies import AuthCopy
+    from authdoctor.collect.processes import CodexProcess
+
     T = TypeVar("T")
 
 
@@ -73,6 +76,9 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
     chain = guarded("parent processes", lambda: _parent_chain(host, env, scans), lambda: None)
     install = guarded("codex install", lambda: collect_codex_install(host), lambda: CodexInstall(None, None))
     logs = guarded("logs", lambda: _logs(host, home.path, config, auth), lambda: None)
+    no_copies: tuple[AuthCopy, ...] = ()
+    copies = guarded("auth.json copies", lambda: _auth_copies(host, home.path, auth), lambda: no_copies)
+    processes = guarded("processes", lambda: _processes(host), lambda: None)
     return Evidence(
         now=host.now(),
         platform=host.platform,
@@ -92,12 +98,26 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
         env_shell={k: v for k in _SESSION_VARS if (v := host.env.get(k)) is not None},
         failures=tuple(failures),
         logs=logs,
+        auth_copies=copies,
+        processes=processes,
     )
 
 
 # What a rule may know of the session: the user's shell (which start-up files a new
 # terminal reads) and whether a browser can reach a login callback (headless-login).
 _SESSION_VARS = ("SHELL", "HOME", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY", "CODESPACES")
+
+
+def _auth_copies(host: Host, codex_home: Path, auth: AuthFileEvidence) -> tuple[AuthCopy, ...]:
+    from authdoctor.collect.auth_copies import collect_auth_copies
+
+    return collect_auth_copies(host, codex_home, auth)
+
+
+def _processes(host: Host) -> tuple[CodexProcess, ...] | None:
+    from authdoctor.collect.processes import codex_processes
+
+    return codex_processes(host)
 
 
 def _logs(host: Host, codex_home: Path, config: ConfigEvidence, auth: AuthFileEvidence) -> LogEvidence:

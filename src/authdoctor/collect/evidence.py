@@ -10,12 +10,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from authdoctor.codex.tokens import Claims
 from authdoctor.collect.logs.model import LogEvidence
 from authdoctor.collect.origins.model import OriginScan
 from authdoctor.secret import Secret
+
+if TYPE_CHECKING:
+    from authdoctor.collect.auth_copies import AuthCopy
+    from authdoctor.collect.processes import CodexProcess
 
 
 class Problem(NamedTuple):
@@ -158,9 +162,11 @@ class Evidence(NamedTuple):
     # Where this terminal's environment most likely came from (tmux, an IDE, sudo …),
     # read only when some override here has no start-up origin.
     parent_chain: str | None = None
-    env_shell: Mapping[str, str] | None = None  # SHELL and HOME of the user, to know which start-up files a new terminal reads
+    env_shell: Mapping[str, str] | None = None  # SHELL, HOME and the display/SSH markers of this session
     failures: tuple[GathererFailure, ...] = ()
     logs: LogEvidence | None = None  # what the Codex logs say since the current login
+    auth_copies: tuple[AuthCopy, ...] = ()  # ChatGPT logins stored outside auth.json (same refresh token or not)
+    processes: tuple[CodexProcess, ...] | None = None  # running Codex processes; None: the process table cannot be seen
 
     def present(self, name: str) -> EnvValue | None:
         """The variable if it is set at all, even to an empty value."""
