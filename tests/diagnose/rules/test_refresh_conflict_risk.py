@@ -206,3 +206,27 @@ def test_every_sign_at_once_renders_without_a_secret(machine: Machine) -> None:
     text = _rendered(machine.diagnosis())
     assert "auth.json.bak" in text
     _assert_no_token(text, payload)
+
+
+def test_reused_token_with_two_homes_holding_it(machine: Machine) -> None:
+    """The issue's story: refresh_token_reused in the logs, and a second CODEX_HOME with the same login.
+    refresh-failed says the login is dead; refresh-conflict-risk says why and what to remove first."""
+    import json
+    from datetime import timedelta
+
+    from authdoctor.sandbox import chatgpt_auth, write_auth
+    from tests.logtools import REUSED, set_login_time, tracing_line, write_text_log
+
+    payload = chatgpt_auth(machine.now, last_refresh_ago=timedelta(hours=3))
+    auth = machine.write_auth(payload)
+    set_login_time(auth, machine.now - timedelta(hours=3))
+    other = machine.home / ".codex-work"
+    other.mkdir()
+    copy = write_auth(other, json.loads(json.dumps(payload)))
+    write_text_log(machine.codex_home / "log" / "codex-tui.log", [tracing_line(machine.now - timedelta(minutes=5), REUSED)])
+    ids = machine.ids()
+    assert {"refresh-failed", "refresh-conflict-risk"} <= ids
+    [risk] = machine.findings("refresh-conflict-risk")
+    assert str(copy) in risk.detail or any(o.path == str(copy) for o in risk.origins)
+    [failed] = machine.findings("refresh-failed")
+    assert "already used" in failed.title
