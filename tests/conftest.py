@@ -24,7 +24,7 @@ from authdoctor.commands.check import build_report
 from authdoctor.diagnose import Diagnosis, diagnose
 from authdoctor.diagnose.finding import Finding
 from authdoctor.host import Host
-from authdoctor.host.keyring import KeyringStatus
+from authdoctor.host.keyring import SERVICE, FakeKeyringWriter, KeyringStatus
 from authdoctor.report.model import CheckReport
 from authdoctor.sandbox import write_auth, write_private
 
@@ -35,14 +35,25 @@ REPO = Path(__file__).resolve().parents[1]
 
 @dataclass
 class FakeKeyring:
-    """Stands in for the OS keyring behind the same interface as the real probes."""
+    """Stands in for the OS keyring behind the same interface as the real probes.
+
+    With a ``store`` it is a working keyring: the probe sees what the store
+    holds, and ``writer`` hands the store to ``authdoctor fix`` and ``undo``, as
+    the real probes hand out their writers.
+    """
 
     status: KeyringStatus = field(default_factory=lambda: KeyringStatus(None, False, None, "fake: no keyring"))
     calls: list[str] = field(default_factory=list)
+    store: FakeKeyringWriter | None = None
 
     def probe(self, host: Host, account: str) -> KeyringStatus:
         self.calls.append(account)
+        if self.store is not None:
+            return KeyringStatus(self.store.backend, True, (SERVICE, account) in self.store.items)
         return self.status
+
+    def writer(self, host: Host) -> FakeKeyringWriter | None:
+        return self.store
 
 
 @dataclass

@@ -240,7 +240,7 @@ def test_race_on_first_change_leaves_no_entry(tmp_path: Path, monkeypatch: pytes
     rc = write_startup(tmp_path / ".bashrc", make_secret())
     change = comment_out_change(rc)
     rc.write_bytes(b"# changed after preflight\n")
-    monkeypatch.setattr(A, "preflight", lambda plan, registry=None: [])
+    monkeypatch.setattr(A, "preflight", lambda plan, **_writers: [])
     journal = new_journal(tmp_path)
     with pytest.raises(AuthdoctorError, match="changed since authdoctor read it") as info:
         apply_plan(plan_of(change), journal, now=FIXED_NOW)

@@ -12,7 +12,7 @@ from authdoctor.diagnose import Diagnosis
 from authdoctor.diagnose.finding import Finding, Fix, Severity
 from authdoctor.diagnose.where import OriginRecord, VariableReport
 from authdoctor.errors import AuthdoctorError
-from authdoctor.plan.model import FileChange, MoveAside, RegistryDelete
+from authdoctor.plan.model import FileChange, FolderAside, KeyringAside, MoveAside, RegistryDelete
 from authdoctor.plan.planner import make_plan, reason_words, select
 from authdoctor.sandbox import agent_identity_jwt, chatgpt_auth
 from authdoctor.secret import Secret
@@ -121,3 +121,50 @@ def test_findings_name_what_fix_removes(machine: Machine) -> None:
     by_id = {f.id: f for f in machine.findings()}
     assert by_id["access-token-overrides-login"].fix.removes == (VAR,)
     assert by_id["access-token-overrides-login"].fix.automatic
+
+
+# --- a dead login: the keyring entry and legacy folders ---------------------------------------------------------
+
+
+def _dead(**fix: object) -> Finding:
+    return Finding("refresh-failed", Severity.ERROR, "t", "d", Fix("s", automatic=True, **fix))  # type: ignore[arg-type]
+
+
+def test_a_keyring_login_is_fixable_and_planned_without_reading_it(machine: Machine) -> None:
+    f = _dead(moves_keyring="cli|0123456789abcdef")
+    assert select([f]) == [f]
+    plan = make_plan(machine.host(), machine.diagnosis(), [f], stamp="2026-11-20")
+    [aside] = plan.changes
+    assert isinstance(aside, KeyringAside)
+    assert (aside.service, aside.account, aside.cures) == ("Codex Auth", "cli|0123456789abcdef", ("refresh-failed",))
+    assert "codex login --device-auth" in aside.then
+    assert machine.keyring.calls == []  # the plan neither probes nor reads the keyring
+
+
+def test_legacy_folders_alone_are_not_a_fix(machine: Machine) -> None:
+    assert select([_dead(moves_legacy=True)]) == []
+
+
+def test_legacy_folder_is_planned_once_with_what_it_holds(machine: Machine) -> None:
+    folder = machine.home / ".config" / "codex"
+    (folder / "profiles").mkdir(parents=True)
+    (folder / "profiles" / "credentials.json").write_text("{}")
+    (folder / "auth.json").write_text("{}")
+    (folder / "notes.txt").write_text("x")
+    (folder.with_name("codex.authdoctor-2026-11-20")).mkdir()  # an older move: the next free name is used
+    f = _dead(moves_legacy=True, moves_keyring="cli|0123456789abcdef")
+    plan = make_plan(machine.host(), machine.diagnosis(), [f, f._replace(id="other")], stamp="2026-11-20")
+    [aside] = [c for c in plan.changes if isinstance(c, FolderAside)]
+    assert aside.holds == ("auth.json", "profiles/credentials.json")
+    assert aside.dest.name == "codex.authdoctor-2026-11-20-2"
+    assert aside.ino == folder.stat().st_ino
+
+
+def test_a_symlinked_legacy_folder_is_left_alone(machine: Machine) -> None:
+    real = machine.root / "elsewhere"
+    real.mkdir()
+    (real / "auth.json").write_text("{}")
+    (machine.home / ".config").mkdir()
+    (machine.home / ".config" / "codex").symlink_to(real)
+    plan = make_plan(machine.host(), machine.diagnosis(), [_dead(moves_legacy=True)], stamp="2026-11-20")
+    assert plan.changes == () and plan.manual == ()

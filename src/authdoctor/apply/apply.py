@@ -4,6 +4,11 @@ The order for each change is what makes a crash harmless: the old bytes are
 saved and the record written (status ``backed-up``) *before* the file is
 replaced, and the record is marked ``written`` after.  ``undo`` copes with a
 record stuck at ``backed-up`` by looking at which bytes the file holds.
+
+The same order holds for a keyring entry (its secret is saved as a private
+``<n>.bak`` before the entry is deleted; the record holds only the service,
+the account and a hash) and for a folder moved aside (recorded, with its inode,
+before the rename).
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ from typing import TYPE_CHECKING, NamedTuple
 from authdoctor._hash import sha256_hex
 from authdoctor.apply.atomic import fsync_dir, write_atomic
 from authdoctor.errors import AuthdoctorError
-from authdoctor.plan.model import Change, FileChange, MoveAside, Plan, RegistryDelete
+from authdoctor.plan.model import Change, FileChange, FolderAside, KeyringAside, MoveAside, Plan, RegistryDelete
 
 if TYPE_CHECKING:
     from authdoctor.apply.journal import Entry, Journal
     from authdoctor.apply.registry_writer import RegistryWriter
+    from authdoctor.host.keyring import KeyringWriter
 
 AGAIN = "run `authdoctor fix` again"
 # Start-up files are small; a plan's file is read in full to compare it.
@@ -50,7 +56,7 @@ class ApplyRefused(AuthdoctorError):
 # --- preflight ----------------------------------------------------------------------------------------
 
 
-def preflight(plan: Plan, *, registry: RegistryWriter | None = None) -> list[str]:
+def preflight(plan: Plan, *, registry: RegistryWriter | None = None, keyring: KeyringWriter | None = None) -> list[str]:
     """Every reason ``plan`` cannot be applied now, each a full sentence with the path and the remedy; [] when it can."""
     problems: list[str] = []
     seen: set[Path] = set()
@@ -63,6 +69,10 @@ def preflight(plan: Plan, *, registry: RegistryWriter | None = None) -> list[str
             problems.extend(_check_file_change(change))
         elif isinstance(change, MoveAside):
             problems.extend(_check_move(change))
+        elif isinstance(change, KeyringAside):
+            problems.extend(_check_keyring(change, keyring))
+        elif isinstance(change, FolderAside):
+            problems.extend(_check_folder_move(change))
         else:
             problems.extend(_check_registry(change, registry))
     return problems
@@ -143,6 +153,44 @@ def _check_move(change: MoveAside) -> list[str]:
     return _check_folder(path.parent, f"renames {path.name} to {change.dest.name} there")
 
 
+def _keyring_words(change: KeyringAside) -> str:
+    return f"the {change.service!r} keyring entry for {change.account}"
+
+
+def _check_keyring(change: KeyringAside, keyring: KeyringWriter | None) -> list[str]:
+    from authdoctor.host.keyring import KeyringError
+
+    if keyring is None:
+        return [
+            f"authdoctor cannot reach the OS keyring from here, so it cannot move {_keyring_words(change)} aside; "
+            "delete that entry by hand (Keychain Access, Credential Manager or Seahorse), then run `codex login`"
+        ]
+    try:
+        found = keyring.get(change.service, change.account)
+    except KeyringError as exc:
+        return [exc.message]
+    if found is None:
+        return [f"the {keyring.backend} no longer has {_keyring_words(change)}; {AGAIN}"]
+    return []
+
+
+def _check_folder_move(change: FolderAside) -> list[str]:
+    path = change.path
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return [f"{path} no longer exists; {AGAIN}"]
+    except OSError as exc:
+        return [f"{path} cannot be examined ({_why(exc)}); {AGAIN} once it can"]
+    if not stat.S_ISDIR(st.st_mode) or (st.st_ino, st.st_dev) != (change.ino, change.dev):
+        return [f"{path} was replaced since authdoctor looked at it; {AGAIN}"]
+    if change.dest.parent != path.parent:
+        return [f"{path} would be moved to another folder ({change.dest.parent}); {AGAIN}"]
+    if os.path.lexists(change.dest):
+        return [f"{change.dest} already exists, so {path} cannot be moved there; move or delete {change.dest}, then {AGAIN}"]
+    return _check_folder(path.parent, f"renames {path.name} to {change.dest.name} there")
+
+
 def _check_registry(change: RegistryDelete, registry: RegistryWriter | None) -> list[str]:
     where = f"{change.hive}\\{change.key}"
     if registry is None:
@@ -161,9 +209,11 @@ def _check_registry(change: RegistryDelete, registry: RegistryWriter | None) -> 
 # --- apply --------------------------------------------------------------------------------------------
 
 
-def apply_plan(plan: Plan, journal: Journal, *, now: datetime, registry: RegistryWriter | None = None) -> Applied:
+def apply_plan(
+    plan: Plan, journal: Journal, *, now: datetime, registry: RegistryWriter | None = None, keyring: KeyringWriter | None = None
+) -> Applied:
     """Apply every change of ``plan`` in order, journaled; refuse the whole plan (writing nothing) when preflight fails."""
-    problems = preflight(plan, registry=registry)
+    problems = preflight(plan, registry=registry, keyring=keyring)
     if problems:
         raise ApplyRefused(problems)
     entry = journal.begin(cures=plan.cures, now=now)
@@ -177,6 +227,10 @@ def apply_plan(plan: Plan, journal: Journal, *, now: datetime, registry: Registr
                 _apply_file(entry, change)
             elif isinstance(change, MoveAside):
                 _apply_move(entry, change)
+            elif isinstance(change, KeyringAside):
+                _apply_keyring(entry, change, keyring)
+            elif isinstance(change, FolderAside):
+                _apply_folder(entry, change)
             else:
                 _apply_registry(entry, change, registry)
             done.append(change)
@@ -252,6 +306,75 @@ def _apply_move(entry: Entry, change: MoveAside) -> None:
             "cures": list(change.cures),
         }
     )
+    change.path.rename(change.dest)
+    fsync_dir(change.path.parent)
+    entry.update(index, status="written")
+
+
+# Codex builds that split a long value over several entries mark the first one so
+# (keyring-store ``CODEX_CHUNKED:{n}:{chunk 0}``; chunk i is under ``{account}:{i}``).
+CHUNKED_PREFIX = b"CODEX_CHUNKED:"
+_MAX_CHUNKS = 64
+
+
+def keyring_accounts(account: str, first: bytes) -> list[str]:
+    """Every account a Codex login occupies, given the main entry's value: itself, plus its chunks if it was split."""
+    if not first.startswith(CHUNKED_PREFIX):
+        return [account]
+    count, sep, _ = first[len(CHUNKED_PREFIX) :].partition(b":")
+    if not sep or not count.isdigit() or not 1 <= int(count) <= _MAX_CHUNKS:
+        return [account]
+    return [account] + [f"{account}:{i}" for i in range(1, int(count))]
+
+
+def _apply_keyring(entry: Entry, change: KeyringAside, keyring: KeyringWriter | None) -> None:
+    if keyring is None:  # preflight refuses this; kept for callers that skip it
+        raise AuthdoctorError(f"authdoctor cannot reach the OS keyring from here; delete {_keyring_words(change)} by hand")
+    first = keyring.get(change.service, change.account)
+    if first is None:
+        raise AuthdoctorError(f"the {keyring.backend} no longer has {_keyring_words(change)}; {AGAIN}", hint=_partial_hint(entry))
+    for account in keyring_accounts(change.account, first):
+        secret = first if account == change.account else keyring.get(change.service, account)
+        if secret is None:
+            continue  # a missing chunk: nothing to keep, nothing to delete
+        # The journal keeps the only copy: it goes to a private backup before the entry is deleted.
+        backup = entry.save_backup(secret)
+        index = entry.add(
+            {
+                "kind": "keyring",
+                "path": f"keyring: {change.service} / {account}",  # for listings; not a file
+                "service": change.service,
+                "account": account,
+                "backend": keyring.backend,
+                "before_sha256": sha256_hex(secret),
+                "fingerprint": f"sha256:{sha256_hex(secret)[:8]}",
+                "size_before": len(secret),
+                "backup": backup,
+                "status": "backed-up",
+                "cures": list(change.cures),
+            }
+        )
+        keyring.delete(change.service, account)
+        entry.update(index, status="written")
+
+
+def _apply_folder(entry: Entry, change: FolderAside) -> None:
+    problems = _check_folder_move(change)
+    if problems:
+        raise AuthdoctorError(problems[0], hint=_partial_hint(entry))
+    index = entry.add(
+        {
+            "kind": "move-folder",
+            "path": str(change.path),
+            "dest": str(change.dest),
+            "ino": change.ino,
+            "dev": change.dev,
+            "holds": list(change.holds),
+            "status": "backed-up",
+            "cures": list(change.cures),
+        }
+    )
+    # One rename within one folder: atomic, and the renamed folder is the backup.
     change.path.rename(change.dest)
     fsync_dir(change.path.parent)
     entry.update(index, status="written")

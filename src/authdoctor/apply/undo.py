@@ -1,4 +1,5 @@
-"""Put a journal entry back: every file byte for byte with its old mode, every moved file where it was.
+"""Put a journal entry back: every file byte for byte with its old mode, every moved file or folder where it was,
+every keyring entry with its exact secret.
 
 Everything is checked before anything is written: a file changed after the
 fix (the person edited it, or a new ``codex login`` wrote one) makes undo
@@ -22,6 +23,7 @@ from authdoctor.errors import AuthdoctorError
 if TYPE_CHECKING:
     from authdoctor.apply.journal import Entry, Journal
     from authdoctor.apply.registry_writer import RegistryWriter
+    from authdoctor.host.keyring import KeyringWriter
 
 _MAX_FILE_BYTES = 16 * 1024 * 1024
 
@@ -51,7 +53,9 @@ class _Problem(Exception):
         self.hint = hint
 
 
-def undo(journal: Journal, entry_id: str | None = None, *, registry: RegistryWriter | None = None) -> Undone:
+def undo(
+    journal: Journal, entry_id: str | None = None, *, registry: RegistryWriter | None = None, keyring: KeyringWriter | None = None
+) -> Undone:
     """Undo entry ``entry_id`` (default: the latest one).  Raises AuthdoctorError and writes nothing when it cannot."""
     entry = journal.get(entry_id) if entry_id is not None else journal.latest()
     if entry is None:
@@ -66,7 +70,7 @@ def undo(journal: Journal, entry_id: str | None = None, *, registry: RegistryWri
     problems: list[tuple[str, str]] = []
     for index, record in enumerate(entry.records):
         try:
-            if _needs_restore(entry, record, registry):
+            if _needs_restore(entry, record, registry, keyring):
                 todo.append(index)
         except _Problem as problem:
             problems.append((problem.message, problem.hint))
@@ -83,6 +87,11 @@ def undo(journal: Journal, entry_id: str | None = None, *, registry: RegistryWri
             _restore_edit(entry, record)
         elif kind == "move":
             _restore_move(record)
+        elif kind == "move-folder":
+            _restore_folder(record)
+        elif kind == "keyring":
+            assert keyring is not None  # checked in phase 1
+            _restore_keyring(entry, record, keyring)
         else:
             assert registry is not None  # checked in phase 1
             data, value_kind = _registry_backup(entry, record)
@@ -99,7 +108,7 @@ def undo(journal: Journal, entry_id: str | None = None, *, registry: RegistryWri
 # --- phase 1: checks ---------------------------------------------------------------------------------
 
 
-def _needs_restore(entry: Entry, record: dict[str, Any], registry: RegistryWriter | None) -> bool:
+def _needs_restore(entry: Entry, record: dict[str, Any], registry: RegistryWriter | None, keyring: KeyringWriter | None) -> bool:
     """True when ``record`` must be put back, False when there is nothing to do; _Problem when it must not be touched."""
     status = record.get("status")
     if status == "restored":
@@ -113,6 +122,10 @@ def _needs_restore(entry: Entry, record: dict[str, Any], registry: RegistryWrite
         return _check_move(entry, record)
     if kind == "registry":
         return _check_registry(entry, record, registry)
+    if kind == "keyring":
+        return _check_keyring(entry, record, keyring)
+    if kind == "move-folder":
+        return _check_folder(record)
     raise _Problem(f"journal entry {entry.id} has a record of an unknown kind", LIST_HINT)
 
 
@@ -197,6 +210,63 @@ def _check_registry(entry: Entry, record: dict[str, Any], registry: RegistryWrit
     )
 
 
+def _check_keyring(entry: Entry, record: dict[str, Any], keyring: KeyringWriter | None) -> bool:
+    from authdoctor.host.keyring import KeyringError
+
+    service, account = str(record["service"]), str(record["account"])
+    what = f"the {service!r} keyring entry for {account}"
+    if keyring is None:
+        raise _Problem(
+            f"authdoctor cannot reach the OS keyring from here, so it cannot put back {what}",
+            "run `authdoctor undo` on that machine, in the session that has the keyring",
+        )
+    data = _backup_bytes(entry, record)  # refuses early when the backup is missing or damaged
+    try:
+        current = keyring.get(service, account)
+    except KeyringError as exc:
+        raise _Problem(exc.message, exc.hint or "try again once the keyring is unlocked") from None
+    if current is None:
+        return True
+    if current == data:
+        return False  # the delete never happened (a crash before it), or it was put back already
+    raise _Problem(
+        f"the {keyring.backend} has a new entry for {account} since the fix (a new `codex login` writes one); "
+        "authdoctor will not overwrite it",
+        f"the old entry is saved in {_backup_location(entry, record)}; to go back to it, remove the new entry "
+        "(authdoctor never revokes a login itself) and run `authdoctor undo` again",
+    )
+
+
+def _check_folder(record: dict[str, Any]) -> bool:
+    path, dest = Path(record["path"]), Path(record["dest"])
+    ours = (record.get("ino"), record.get("dev"))
+    here, there = _identity(path), _identity(dest)
+    if here is not None:
+        if there is None and here == ours:
+            return False  # the rename never happened
+        raise _Problem(
+            f"{path} exists again since the fix; authdoctor will not overwrite it",
+            f"the folder authdoctor moved aside is {dest}; to go back to it, move {path} out of the way and run `authdoctor undo` again",
+        )
+    if there != ours:
+        raise _Problem(
+            f"{dest}, where authdoctor moved {path}, is gone or was replaced; authdoctor will not guess",
+            f"look for the folder by hand; authdoctor only ever renamed it to {dest.name}",
+        )
+    return True
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """``(inode, device)`` of a real folder at ``path`` (not following a link); (-1, -1) for anything else there; None when nothing is."""
+    import stat
+
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_dev) if stat.S_ISDIR(st.st_mode) else (-1, -1)
+
+
 def _backup_location(entry: Entry, record: dict[str, Any]) -> str:
     try:
         return str(entry.backup_path(str(record.get("backup"))))
@@ -228,6 +298,32 @@ def _restore_move(record: dict[str, Any]) -> None:
         )
     dest.rename(path)
     fsync_dir(path.parent)
+
+
+def _restore_folder(record: dict[str, Any]) -> None:
+    path, dest = Path(record["path"]), Path(record["dest"])
+    # A rename would silently replace an empty folder made since phase 1: look again right before.
+    if os.path.lexists(path):
+        raise AuthdoctorError(
+            f"{path} appeared while authdoctor was undoing; authdoctor will not overwrite it",
+            hint=f"the folder authdoctor moved aside is still {dest}",
+        )
+    dest.rename(path)
+    fsync_dir(path.parent)
+
+
+def _restore_keyring(entry: Entry, record: dict[str, Any], keyring: KeyringWriter) -> None:
+    service, account = str(record["service"]), str(record["account"])
+    data = _backup_bytes(entry, record)
+    # Checked in phase 1; again right before, since setting would replace an entry a new `codex login` just wrote.
+    current = keyring.get(service, account)
+    if current is not None and current != data:
+        raise AuthdoctorError(
+            f"the {keyring.backend} got a new entry for {account} while authdoctor was undoing; authdoctor will not overwrite it",
+            hint=f"the old entry is saved in {_backup_location(entry, record)}",
+        )
+    if current is None:
+        keyring.set(service, account, data)
 
 
 def _read(path: Path) -> bytes | None:

@@ -36,6 +36,7 @@ from authdoctor.report.style import Style, make_style
 
 if TYPE_CHECKING:
     from authdoctor.apply.registry_writer import RegistryWriter
+    from authdoctor.host.keyring import KeyringWriter
 
 
 def style_for(args: argparse.Namespace) -> Style:
@@ -141,7 +142,7 @@ def apply_and_verify(host: Host, plan: Plan, *, execute: bool) -> FixOutcome:
     shell = _user_shell(host)
     kinds = shells_to_check({c.family for c in plan.changes if isinstance(c, FileChange)}, shell) if execute else []
     before = snapshots(host, kinds)
-    applied = apply_plan(plan, Journal(journal_root(host)), now=host.now(), registry=registry_for(host))
+    applied = apply_plan(plan, Journal(journal_root(host)), now=host.now(), registry=registry_for(host), keyring=keyring_for(host))
     after = snapshots(host, kinds)
     verdicts = tuple(compare(before, after, plan.removes))
 
@@ -168,3 +169,10 @@ def registry_for(host: Host) -> RegistryWriter | None:
     from authdoctor.apply.registry_writer import WinregWriter
 
     return WinregWriter()
+
+
+def keyring_for(host: Host) -> KeyringWriter | None:
+    """The writer for the keyring the host's probe looks at; nothing for an image (--root has no keyring to change)."""
+    from authdoctor.host.keyring import keyring_writer_for
+
+    return keyring_writer_for(host)

@@ -29,6 +29,10 @@ class Fix(NamedTuple):
     # What `authdoctor fix` would do, as data for the planner:
     removes: tuple[str, ...] = ()  # variables to remove from every place that sets them
     moves: str | None = None  # a file to move aside (a broken auth.json), so a fresh `codex login` can write a new one
+    # The keyring account (service "Codex Auth") whose entry goes into the journal and out of the keyring.
+    moves_keyring: str | None = None
+    # Also move aside the legacy folders (~/.config/codex, %APPDATA%\codex) where they exist and hold credentials.
+    moves_legacy: bool = False
 
 
 class Finding(NamedTuple):

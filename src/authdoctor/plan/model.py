@@ -53,6 +53,40 @@ class MoveAside(NamedTuple):
         return f"MoveAside({str(self.path)!r} -> {self.dest.name!r})"
 
 
+class KeyringAside(NamedTuple):
+    """Move the OS keyring entry holding a login into the journal (a private copy), then delete it, so it can be put back.
+
+    Only where it is: the secret is read when the plan is applied, never when it is made.
+    """
+
+    service: str  # "Codex Auth"
+    account: str  # "cli|<sha256-16 of CODEX_HOME>"
+    cures: tuple[str, ...]
+    then: str
+
+    def __repr__(self) -> str:
+        return f"KeyringAside({self.service!r}, {self.account!r})"
+
+
+class FolderAside(NamedTuple):
+    """Rename a folder next to itself (``~/.config/codex`` → ``codex.authdoctor-<stamp>``) so it can be put back.
+
+    ``ino``/``dev`` identify the folder: the rename keeps them, so apply and undo
+    can tell the folder that was looked at from one made since.
+    """
+
+    path: Path
+    dest: Path
+    ino: int
+    dev: int
+    holds: tuple[str, ...]  # the credential files seen in it (relative names), for the summary
+    cures: tuple[str, ...]
+    then: str
+
+    def __repr__(self) -> str:
+        return f"FolderAside({str(self.path)!r} -> {self.dest.name!r})"
+
+
 class RegistryDelete(NamedTuple):
     """Delete one value from a Windows environment key, then broadcast WM_SETTINGCHANGE."""
 
@@ -64,7 +98,7 @@ class RegistryDelete(NamedTuple):
 
 
 # An automatic change; apply and undo dispatch on its type.
-Change = FileChange | MoveAside | RegistryDelete
+Change = FileChange | MoveAside | RegistryDelete | KeyringAside | FolderAside
 
 
 class ManualStep(NamedTuple):

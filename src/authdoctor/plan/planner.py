@@ -1,7 +1,9 @@
 """From findings to a :class:`~authdoctor.plan.model.Plan`: which bytes of which files change, and what is left by hand.
 
 A finding says *what* to remove (``Fix.removes``: variables; ``Fix.moves``: a
-broken auth.json).  The origin reports say *where*: every setting of each
+broken or dead auth.json; ``Fix.moves_keyring``: the keyring entry of a dead
+login; ``Fix.moves_legacy``: the legacy credential folders too).  The origin
+reports say *where*: every setting of each
 variable, in every file any kind of process reads.  All of them go, not just
 the one that wins today -- removing only the winner would promote the next.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from authdoctor.codex import knowledge as K
 from authdoctor.collect.origins.model import UNSET, Setting
 from authdoctor.diagnose import Diagnosis
 from authdoctor.diagnose.finding import Finding, Severity
@@ -24,7 +27,7 @@ from authdoctor.errors import AuthdoctorError
 from authdoctor.host import Host
 from authdoctor.plan.editors import editor_for
 from authdoctor.plan.editors.base import EditContext
-from authdoctor.plan.model import Change, FileChange, ManualStep, MoveAside, Plan, RegistryDelete
+from authdoctor.plan.model import Change, FileChange, FolderAside, KeyringAside, ManualStep, MoveAside, Plan, RegistryDelete
 from authdoctor.secret import REDACTED
 
 # Why a place is not edited, in words for the person.
@@ -66,7 +69,7 @@ def reason_words(reason: str) -> str:
 
 
 def fixable(finding: Finding) -> bool:
-    return bool(finding.fix.removes or finding.fix.moves)
+    return bool(finding.fix.removes or finding.fix.moves or finding.fix.moves_keyring)
 
 
 def select(findings: Sequence[Finding], only: Sequence[str] = ()) -> list[Finding]:
@@ -123,10 +126,26 @@ def make_plan(host: Host, diagnosis: Diagnosis, findings: Sequence[Finding], *, 
             changes.append(change)
         manual.extend(steps)
 
+    then = _login_step(host)
+    legacy_done: set[Path] = set()
+    keyring_done: set[str] = set()
     for f in findings:
         if f.fix.moves:
-            changes_or_step = _move_aside(host, Path(f.fix.moves), f.id, stamp)
+            changes_or_step = _move_aside(host, Path(f.fix.moves), f.id, stamp, then)
             (changes if isinstance(changes_or_step, MoveAside) else manual).append(changes_or_step)  # type: ignore[arg-type]
+        if f.fix.moves_keyring and f.fix.moves_keyring not in keyring_done:
+            keyring_done.add(f.fix.moves_keyring)
+            changes.append(KeyringAside(K.KEYRING_SERVICE, f.fix.moves_keyring, (f.id,), then))
+        if f.fix.moves_legacy:
+            for folder in legacy_folders(host):
+                if folder in legacy_done:
+                    continue
+                legacy_done.add(folder)
+                step = _folder_aside(host, folder, diagnosis.evidence.codex_home.path, f.id, stamp, then)
+                if isinstance(step, FolderAside):
+                    changes.append(step)
+                elif step is not None:
+                    manual.append(step)
 
     removes = tuple(sorted(cures_by_var))
     return Plan(tuple(changes), tuple(manual), tuple(f.id for f in findings), removes)
@@ -233,7 +252,16 @@ def _edit_file(
     return change, steps
 
 
-def _move_aside(host: Host, path: Path, cure: str, stamp: str) -> MoveAside | ManualStep:
+def _login_step(host: Host) -> str:
+    """What the person does after a login was moved aside: sign in again (by device code where no browser can answer)."""
+    from authdoctor.diagnose.rules.refresh_failed import headless
+
+    if headless(dict(host.env), host.platform):
+        return "run `codex login --device-auth` (this machine has no browser for the sign-in page)"
+    return "run `codex login` (or `codex login --device-auth` on a machine without a browser)"
+
+
+def _move_aside(host: Host, path: Path, cure: str, stamp: str, then: str) -> MoveAside | ManualStep:
     dest = path.with_name(f"{path.name}.authdoctor-{stamp}")
     n = 1
     while host.stat(dest, follow=False) is not None:
@@ -243,7 +271,7 @@ def _move_aside(host: Host, path: Path, cure: str, stamp: str) -> MoveAside | Ma
         data = host.read_bytes(path)
     except (OSError, ValueError):
         return ManualStep(
-            f"Move {path} aside (`mv {path} {dest}`), then run `codex login`",
+            f"Move {path} aside (`mv {path} {dest}`), then {then}",
             "unreadable",
             (cure,),
             path,
@@ -251,4 +279,87 @@ def _move_aside(host: Host, path: Path, cure: str, stamp: str) -> MoveAside | Ma
             f"{path.name} = {REDACTED}",
             (f"mv {path} {dest}", "codex login"),
         )
-    return MoveAside(path, dest, data, (cure,), "run `codex login` (or `codex login --device-auth` on a machine without a browser)")
+    return MoveAside(path, dest, data, (cure,), then)
+
+
+# --- legacy credential folders ------------------------------------------------------------------------
+
+# Files in a legacy folder that hold (or may hold) a login: auth.json, or a JSON file named for auth/tokens/credentials.
+_CREDENTIAL_WORDS = ("auth", "token", "credential")
+# A folder is looked at this deep, and no further (a cache can be large).
+_MAX_LISTED = 2000
+
+
+def legacy_folders(host: Host) -> list[Path]:
+    """Legacy Codex folders that may still hold an old login: ``$XDG_CONFIG_HOME/codex`` (``~/.config/codex``) or ``%APPDATA%\\codex``."""
+    if host.is_windows:
+        appdata = host.getenv("APPDATA")
+        base = host.path(Path(appdata)) if appdata else host.home / "AppData" / "Roaming"
+        return [base / "codex"]
+    from authdoctor.collect.origins._textfile import xdg_config_home
+
+    return [xdg_config_home(host) / "codex"]
+
+
+def _credential_files(host: Host, folder: Path) -> list[str]:
+    """The credential-looking files in ``folder`` and its direct subfolders, as relative names (sorted)."""
+    import stat
+
+    found: list[str] = []
+    seen = 0
+    todo: list[tuple[Path, str, int]] = [(folder, "", 0)]
+    while todo:
+        here, prefix, depth = todo.pop()
+        try:
+            children = host.list_dir(here)
+        except OSError:
+            continue
+        for child in children:
+            seen += 1
+            if seen > _MAX_LISTED:
+                return sorted(found)
+            st = host.stat(child, follow=False)
+            if st is None:
+                continue
+            name = child.name.lower()
+            if stat.S_ISDIR(st.st_mode) and depth == 0:
+                todo.append((child, f"{prefix}{child.name}/", depth + 1))
+            elif stat.S_ISREG(st.st_mode) and _credential_name(name):
+                found.append(prefix + child.name)
+    return sorted(found)
+
+
+def _credential_name(name: str) -> bool:
+    return name == K.AUTH_FILENAME or (name.endswith(".json") and any(w in name for w in _CREDENTIAL_WORDS))
+
+
+def _folder_aside(host: Host, folder: Path, codex_home: Path, cure: str, stamp: str, then: str) -> FolderAside | ManualStep | None:
+    """A FolderAside for a legacy folder that holds credentials; None where there is nothing to move."""
+    import stat
+
+    st = host.stat(folder, follow=False)
+    if st is None:
+        return None
+    real, home = host.realpath(folder), host.realpath(codex_home)
+    if real == home or real in home.parents or home in real.parents:
+        return None  # it is (or holds, or is inside) the CODEX_HOME in use: not a legacy folder
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        return None
+    holds = _credential_files(host, folder)
+    if not holds:
+        return None
+    dest = folder.with_name(f"{folder.name}.authdoctor-{stamp}")
+    n = 1
+    while host.stat(dest, follow=False) is not None:
+        n += 1
+        dest = folder.with_name(f"{folder.name}.authdoctor-{stamp}-{n}")
+    if not _owned_by_user(host, folder):
+        return ManualStep(
+            f"Move the legacy Codex folder {folder} aside (`mv {folder} {dest}`), then {then}",
+            "system-file",
+            (cure,),
+            folder,
+            commands=(f"mv {folder} {dest}",),
+            detail=f"it holds {', '.join(holds)}",
+        )
+    return FolderAside(folder, dest, st.st_ino, st.st_dev, tuple(holds), (cure,), then)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from authdoctor import __version__
 from authdoctor.plan.display import diff
-from authdoctor.plan.model import Change, FileChange, ManualStep, MoveAside, Plan, RegistryDelete
+from authdoctor.plan.model import Change, FileChange, FolderAside, KeyringAside, ManualStep, MoveAside, Plan, RegistryDelete
 from authdoctor.plan.planner import reason_words
 from authdoctor.report.as_text import tilde
 from authdoctor.report.style import Style
@@ -59,6 +59,14 @@ def _summary(change: Change, home: Path) -> str:
         return f"{where}{lines}: remove {', '.join(change.removes)}{cures}"
     if isinstance(change, MoveAside):
         return f"move {tilde(str(change.path), home)} aside to {change.dest.name}, then {change.then}{cures}"
+    if isinstance(change, KeyringAside):
+        return (
+            f"move the {change.service!r} keyring entry for {change.account} into the journal (a private copy) and delete it "
+            f"from the keyring, then {change.then}{cures}"
+        )
+    if isinstance(change, FolderAside):
+        holds = f" (it holds {', '.join(change.holds)})" if change.holds else ""
+        return f"move the legacy folder {tilde(str(change.path), home)}{holds} aside to {change.dest.name}, then {change.then}{cures}"
     return f"delete {change.name} from {change.hive}\\{change.key} and tell Windows (WM_SETTINGCHANGE){cures}"
 
 
@@ -114,10 +122,21 @@ def render_outcome_text(outcome: FixOutcome, style: Style) -> str:
                 f"{style.paint(style.ok, 'green')} Applied. Backups are in journal entry {outcome.journal_entry}; "
                 "`authdoctor undo` puts every byte back."
             )
+        for then in next_steps(outcome.plan):
+            out.append(f"{style.paint(style.info, 'cyan')} Next: {then} to sign in again. authdoctor never refreshes or revokes tokens.")
         v = outcome.verification
         if v is not None:
             out += _verification_text(v, outcome.plan, style)
     return "\n".join(out) + "\n"
+
+
+def next_steps(plan: Plan) -> list[str]:
+    """What the person does after a login was moved aside (``run `codex login```), once each."""
+    seen: dict[str, None] = {}
+    for change in plan.changes:
+        if isinstance(change, MoveAside | KeyringAside | FolderAside):
+            seen[change.then] = None
+    return list(seen)
 
 
 def _verification_text(v: Verification, plan: Plan, style: Style) -> list[str]:
@@ -171,6 +190,17 @@ def change_json(change: Change) -> dict[str, Any]:
         }
     if isinstance(change, MoveAside):
         return {"kind": "move", "path": str(change.path), "dest": str(change.dest), "cures": list(change.cures), "then": change.then}
+    if isinstance(change, KeyringAside):
+        return {"kind": "keyring", "service": change.service, "account": change.account, "cures": list(change.cures), "then": change.then}
+    if isinstance(change, FolderAside):
+        return {
+            "kind": "move-folder",
+            "path": str(change.path),
+            "dest": str(change.dest),
+            "holds": list(change.holds),
+            "cures": list(change.cures),
+            "then": change.then,
+        }
     assert isinstance(change, RegistryDelete)
     return {"kind": "registry", "hive": change.hive, "key": change.key, "name": change.name, "cures": list(change.cures)}
 
@@ -202,6 +232,7 @@ def outcome_json(outcome: FixOutcome) -> dict[str, Any]:
         "planned": [change_json(c) for c in outcome.plan.changes],
         "manual": [manual_json(s) for s in outcome.plan.manual],
         "journal": {"entry": outcome.journal_entry, "path": str(outcome.journal_path)} if outcome.journal_entry else None,
+        "next": next_steps(outcome.plan) if outcome.status == APPLIED else [],
         "verification": None
         if v is None
         else {

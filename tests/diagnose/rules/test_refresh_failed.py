@@ -156,3 +156,46 @@ def test_the_refresh_token_never_appears(machine: Machine) -> None:
 
     for text in (render_text(report, PLAIN), render_json(report)):
         assert token not in text
+
+
+def _keyring_login(machine: Machine, mode: str, *, entry: bool = True) -> str:
+    from authdoctor.codex import knowledge as K
+    from authdoctor.host.keyring import SERVICE, FakeKeyringWriter
+
+    machine.write_config(f'cli_auth_credentials_store = "{mode}"\n')
+    account = K.keyring_account(str(machine.codex_home.resolve()))
+    machine.keyring.store = FakeKeyringWriter({(SERVICE, account): b"{}"} if entry else {})
+    return account
+
+
+def test_a_keyring_login_is_moved_into_the_journal(machine: Machine) -> None:
+    account = _keyring_login(machine, "keyring")
+    _tui(machine, REUSED)
+    f = one(machine, ID, Severity.ERROR)
+    assert f.fix.automatic and f.fix.moves is None and f.fix.moves_keyring == account and f.fix.moves_legacy
+    assert f.fix.commands == (f"secret-tool clear service 'Codex Auth' username '{account}'", "codex login --device-auth")
+    assert "private copy in its journal" in f.fix.summary and "never refreshes or revokes" in f.fix.summary
+
+
+def test_auto_mode_with_a_keyring_entry_moves_both(machine: Machine) -> None:
+    account = _keyring_login(machine, "auto")
+    auth = _login(machine, ago=timedelta(days=30))
+    _tui(machine, REUSED)
+    f = one(machine, ID, Severity.ERROR)
+    assert f.fix.moves_keyring == account and f.fix.moves == str(auth)
+
+
+def test_auto_mode_without_a_keyring_entry_moves_the_file(machine: Machine) -> None:
+    _keyring_login(machine, "auto", entry=False)
+    auth = _login(machine)
+    _tui(machine, REUSED)
+    f = one(machine, ID, Severity.ERROR)
+    assert f.fix.moves == str(auth) and f.fix.moves_keyring is None
+
+
+def test_macos_by_hand_command(machine: Machine) -> None:
+    machine.platform = "darwin"
+    account = _keyring_login(machine, "keyring")
+    _tui(machine, REUSED)
+    f = one(machine, ID, Severity.ERROR)
+    assert f.fix.commands[0] == f"security delete-generic-password -s 'Codex Auth' -a '{account}'"

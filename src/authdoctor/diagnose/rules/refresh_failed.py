@@ -37,10 +37,28 @@ def login_command(f: Facts) -> str:
 
 
 def _file_store(f: Facts) -> bool:
-    mode = f.ev.config.store_mode
-    if mode in (K.STORE_KEYRING, K.STORE_EPHEMERAL):
-        return False
-    return not (mode == K.STORE_AUTO and f.ev.keyring.entry is True)
+    """auth.json may hold the login: the file store, or auto (its fallback; `codex logout` clears both)."""
+    return f.ev.config.store_mode not in (K.STORE_KEYRING, K.STORE_EPHEMERAL)
+
+
+def _keyring_account(f: Facts) -> str | None:
+    """The keyring account that holds the login, when Codex keeps it in the OS keyring."""
+    ring, mode = f.ev.keyring, f.ev.config.store_mode
+    if ring.account is None:
+        return None
+    if mode == K.STORE_KEYRING and (ring.entry is True or (ring.entry is None and ring.usable)):
+        return ring.account
+    return ring.account if mode == K.STORE_AUTO and ring.entry is True else None
+
+
+def _keyring_delete_command(platform: str, account: str) -> tuple[str, ...]:
+    """How to delete the entry by hand (Windows: Credential Manager, no command)."""
+    service = shell_quote(K.KEYRING_SERVICE)
+    if platform == "darwin":
+        return (f"security delete-generic-password -s {service} -a {shell_quote(account)}",)
+    if platform.startswith("win"):
+        return ()
+    return (f"secret-tool clear service {service} username {shell_quote(account)}",)
 
 
 def check(f: Facts) -> Iterable[Finding]:
@@ -55,13 +73,26 @@ def check(f: Facts) -> Iterable[Finding]:
     login = login_command(f)
     auth = f.ev.auth_file
     moves = str(auth.path) if auth.exists and _file_store(f) else None
-    if moves:
+    keyring = _keyring_account(f)
+    if keyring:
+        by_hand = _keyring_delete_command(f.ev.platform, keyring)
+        also = ""
+        if moves:
+            by_hand += (f"mv {shell_quote(auth.path)} {shell_quote(f'{auth.path}.dead')}",)
+            also = f" and moves {auth.path} aside"
+        summary = (
+            f"Take the dead login out of the OS keyring (`authdoctor fix` keeps a private copy in its journal, deletes the "
+            f"{K.KEYRING_SERVICE!r} entry for {keyring}{also}; `authdoctor undo` puts it back), then run `{login}`. "
+            "authdoctor never refreshes or revokes tokens itself."
+        )
+        commands: tuple[str, ...] = (*by_hand, login)
+    elif moves:
         aside = shell_quote(f"{auth.path}.dead")
         summary = (
             f"Move the dead login aside (`authdoctor fix` does it, undoably; by hand: `mv {shell_quote(auth.path)} {aside}`), "
             f"then run `{login}`. authdoctor never refreshes or revokes tokens itself."
         )
-        commands: tuple[str, ...] = (f"mv {shell_quote(auth.path)} {aside}", login)
+        commands = (f"mv {shell_quote(auth.path)} {aside}", login)
     else:
         summary = f"Run `codex logout && {login}`. authdoctor never refreshes or revokes tokens itself."
         commands = ("codex logout", login)
@@ -79,7 +110,14 @@ def check(f: Facts) -> Iterable[Finding]:
             severity=Severity.ERROR,
             title=_title(sig),
             detail=detail,
-            fix=Fix(summary=summary, automatic=moves is not None, commands=commands, moves=moves),
+            fix=Fix(
+                summary=summary,
+                automatic=bool(moves or keyring),
+                commands=commands,
+                moves=moves,
+                moves_keyring=keyring,
+                moves_legacy=bool(moves or keyring),
+            ),
             origins=L.origins(found),
         )
     ]
