@@ -78,7 +78,10 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
     logs = guarded("logs", lambda: _logs(host, home.path, config, auth), lambda: None)
     no_copies: tuple[AuthCopy, ...] = ()
     copies = guarded("auth.json copies", lambda: _auth_copies(host, home.path, auth), lambda: no_copies)
-    processes = guarded("processes", lambda: _processes(host), lambda: None)
+    # Only refresh-conflict-risk reads the process table so far: a login without a
+    # refresh token cannot conflict, and a check should not pay for the walk.
+    refreshable = auth.login is not None and auth.login.refresh_token is not None
+    processes = guarded("processes", lambda: _processes(host), lambda: None) if refreshable else None
     return Evidence(
         now=host.now(),
         platform=host.platform,

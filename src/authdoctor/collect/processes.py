@@ -136,26 +136,36 @@ def codex_processes(host: Host, watch: Iterable[str] = WATCHED) -> tuple[CodexPr
         return None
     proc = host.proc
     try:
-        entries = [p for p in host.list_dir(proc) if p.name.isdigit()]
+        pids = [n for n in os.listdir(proc) if n.isdigit()]  # noqa: PTH208 - names only, no Path per pid
     except OSError:
         return None
     me = _self_pid(proc)
     wanted = [n.encode() + b"=" for n in dict.fromkeys(watch)]
-    boot = _boot_time(proc)
+    boot = None
     daemon_pids: dict[Path, int | None] = {}
     found: list[CodexProcess] = []
-    for pid_dir in entries:
-        if pid_dir.name == me:
+    base = str(proc)
+    # Plain os calls, no Path per pid: this loop visits every process on the machine
+    # and must cost a few microseconds each (a busy desktop runs hundreds).
+    for pid in pids:
+        if pid == me:
             continue
-        comm = _read(pid_dir / "comm", 256)
-        if comm is None:
+        try:
+            with open(f"{base}/{pid}/comm", "rb") as fh:
+                name = fh.read(256).decode("utf-8", "replace").strip()
+        except OSError:
             continue
-        name = comm.decode("utf-8", "replace").strip()
         if not _maybe_codex(name):
             # A process may rename itself; the executable's own name still tells.
-            name = _exe_name(pid_dir)
+            try:
+                name = _base(os.readlink(f"{base}/{pid}/exe").removesuffix(" (deleted)"))  # noqa: PTH115 - see above
+            except OSError:
+                continue
             if not _is_codex_binary(name):
                 continue
+        pid_dir = proc / pid
+        if boot is None:
+            boot = _boot_time(proc)
         argv = _argv(pid_dir)
         if argv is None:
             continue
