@@ -11,8 +11,14 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from authdoctor.sandbox import chatgpt_auth
+
+if TYPE_CHECKING:
+    from tests.conftest import Machine
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "codex-0.169.0"
 LOGIN_TARGET = "codex_login::auth::manager"
@@ -82,6 +88,13 @@ def add_rows(
 def set_login_time(auth: Path, when: datetime) -> None:
     """Codex rewrites auth.json on login and on each successful refresh: its mtime is the login time."""
     os.utime(auth, (when.timestamp(), when.timestamp()))
+
+
+def stored_login(machine: Machine, ago: timedelta = timedelta(hours=3)) -> Path:
+    """A ChatGPT login stored ``ago`` before the machine's clock (auth.json written then)."""
+    auth = machine.write_auth(chatgpt_auth(machine.now, last_refresh_ago=ago))
+    set_login_time(auth, machine.now - ago)
+    return auth
 
 
 REUSED = (

@@ -324,14 +324,6 @@ def _read(path: Path, limit: int, *, cut: bool = False) -> bytes | None:
     return data
 
 
-def _exe_name(pid_dir: Path) -> str:
-    try:
-        target = str((pid_dir / "exe").readlink())
-    except OSError:
-        return ""
-    return _base(target.removesuffix(" (deleted)"))  # a binary replaced by an upgrade keeps running
-
-
 def _base(word: str) -> str:
     return word.rsplit("/", 1)[-1]
 

@@ -170,8 +170,8 @@ def _scan_lines(lines: Iterator[str], source: str) -> _Scan:
         if sig is None:
             continue
         t = tallies.get(sig.id)
-        # Redacted before excerpt() cuts the line short: a cut token no longer looks like one.
-        tallies[sig.id] = _Tally(t.hits + 1, t.first_line, t.excerpt) if t else _Tally(1, number, excerpt(redact_tokens(line)))
+        # excerpt() redacts before it cuts the line short: a cut token no longer looks like one.
+        tallies[sig.id] = _Tally(t.hits + 1, t.first_line, t.excerpt) if t else _Tally(1, number, excerpt(line))
     if not content:
         raise AuthdoctorError(f"nothing to explain: the {'text' if source == 'argument' else 'input'} is empty", hint=_USAGE_HINT)
     matched = sum(t.hits for t in tallies.values())
@@ -179,7 +179,7 @@ def _scan_lines(lines: Iterator[str], source: str) -> _Scan:
 
 
 class _FirstByLine(Aggregator):
-    """The scanner's aggregator, also counting per signature and keeping the first hit by *line*.
+    """The scanner's aggregator, also keeping the first hit by *line*.
 
     The scanner keeps the earliest hit by *time* per source; explain reads one
     file and names the first matching line.
@@ -188,11 +188,9 @@ class _FirstByLine(Aggregator):
     def __init__(self) -> None:
         super().__init__()
         self.first: dict[str, LogHit] = {}
-        self.counts: dict[str, int] = {}
 
     def add(self, hit: LogHit) -> None:
         super().add(hit)
-        self.counts[hit.signature] = self.counts.get(hit.signature, 0) + 1
         seen = self.first.get(hit.signature)
         if seen is None or (hit.line is not None and (seen.line is None or hit.line < seen.line)):
             self.first[hit.signature] = hit
@@ -214,11 +212,10 @@ def _scan_path(path: Path) -> _Scan:
     text = sample.decode("utf-8", "replace")
     if not agg.first and not text.strip():
         raise AuthdoctorError(f"nothing to explain: {str(path)!r} is empty", hint=_USAGE_HINT)
-    tallies = {
-        sid: _Tally(agg.counts[sid], hit.line, redact_tokens(hit.excerpt))
-        for sid, hit in sorted(agg.first.items(), key=lambda kv: kv[1].line or 0)
-    }
-    info = InputInfo("file", str(path), None, scan.scanned_bytes, sum(agg.counts.values()))
+    # One file is one source: the aggregator's summaries are per signature.
+    counts = {s.signature: s.hits for s in agg.summaries()}
+    tallies = {sid: _Tally(counts[sid], hit.line, hit.excerpt) for sid, hit in sorted(agg.first.items(), key=lambda kv: kv[1].line or 0)}
+    info = InputInfo("file", str(path), None, scan.scanned_bytes, sum(counts.values()))
     return _Scan(info, tallies, strip_ansi(text))
 
 

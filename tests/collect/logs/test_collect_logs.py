@@ -12,21 +12,15 @@ import pytest
 from authdoctor.codex import signatures as S
 from authdoctor.collect.logs import collect_logs
 from authdoctor.collect.logs.model import LogEvidence
-from authdoctor.sandbox import chatgpt_auth
 from tests.conftest import Machine
 from tests.logtools import MODELS_OFFLINE, REUSED, add_rows, create_db, set_login_time, tracing_line, write_text_log
+from tests.logtools import stored_login as _login
 
 
 def _logs(machine: Machine) -> LogEvidence:
     ev = machine.evidence()
     assert ev.logs is not None
     return ev.logs
-
-
-def _login(machine: Machine, ago: timedelta = timedelta(hours=3)) -> Path:
-    auth = machine.write_auth(chatgpt_auth(machine.now, last_refresh_ago=ago))
-    set_login_time(auth, machine.now - ago)
-    return auth
 
 
 def _every_pattern() -> list[tuple[str, str]]:

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from authdoctor.diagnose.finding import Severity
-from authdoctor.sandbox import chatgpt_auth
 from tests.conftest import Machine
 from tests.diagnose.rules.conftest import one, quiet
-from tests.logtools import add_rows, create_db, set_login_time, tracing_line, write_text_log
+from tests.logtools import add_rows, create_db, tracing_line, write_text_log
+from tests.logtools import stored_login as _login
 
 ID = "logged-error"
-
-
-def _login(machine: Machine, ago: timedelta = timedelta(hours=3)) -> Path:
-    auth = machine.write_auth(chatgpt_auth(machine.now, last_refresh_ago=ago))
-    set_login_time(auth, machine.now - ago)
-    return auth
 
 
 def _log(machine: Machine, message: str, *, target: str = "codex_core::client", name: str = "codex-tui.log") -> None:

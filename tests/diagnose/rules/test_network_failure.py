@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from authdoctor.diagnose.finding import Severity
-from authdoctor.sandbox import chatgpt_auth
 from tests.conftest import Machine
 from tests.diagnose.rules.conftest import one, quiet
-from tests.logtools import FIXTURES, MODELS_OFFLINE, REUSED, UNREACHABLE, set_login_time, tracing_line, write_text_log
+from tests.logtools import FIXTURES, MODELS_OFFLINE, REUSED, UNREACHABLE, tracing_line, write_text_log
+from tests.logtools import stored_login as _login
 
 ID = "network-failure"
-
-
-def _login(machine: Machine, ago: timedelta = timedelta(hours=3)) -> Path:
-    auth = machine.write_auth(chatgpt_auth(machine.now, last_refresh_ago=ago))
-    set_login_time(auth, machine.now - ago)
-    return auth
 
 
 def _tui(machine: Machine, *messages: str, ago: timedelta = timedelta(minutes=10), target: str = "codex_login::auth::manager") -> None:

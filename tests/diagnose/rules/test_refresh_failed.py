@@ -12,15 +12,10 @@ from authdoctor.sandbox import api_key, chatgpt_auth
 from tests.conftest import Machine
 from tests.diagnose.rules.conftest import one, quiet
 from tests.logtools import FIXTURES, REUSED, STATUS_401, UNREACHABLE, add_rows, create_db, set_login_time, tracing_line, write_text_log
+from tests.logtools import stored_login as _login
 from tests.report.test_as_text import PLAIN
 
 ID = "refresh-failed"
-
-
-def _login(machine: Machine, ago: timedelta = timedelta(hours=3)) -> Path:
-    auth = machine.write_auth(chatgpt_auth(machine.now, last_refresh_ago=ago))
-    set_login_time(auth, machine.now - ago)
-    return auth
 
 
 def _tui(machine: Machine, *messages: str, ago: timedelta = timedelta(minutes=10)) -> Path:

@@ -11,14 +11,14 @@ from authdoctor.collect.logs.model import LogEvidence, LogSource
 if TYPE_CHECKING:
     from typing import Final
 
-    from authdoctor.collect.evidence import AuthFileEvidence, ConfigEvidence, KeyringEvidence
+    from authdoctor.collect.evidence import AuthFileEvidence, ConfigEvidence
     from authdoctor.host import Host
 
 # Without a stored login there is no "since the login": recent history is what matters.
 RECENT: Final = timedelta(days=7)
 
 
-def login_time(auth: AuthFileEvidence, keyring_login_refresh: datetime | None = None) -> datetime | None:
+def login_time(auth: AuthFileEvidence) -> datetime | None:
     """When the current login was stored: Codex writes auth.json on login and on every successful refresh."""
     from datetime import UTC
 
@@ -27,8 +27,6 @@ def login_time(auth: AuthFileEvidence, keyring_login_refresh: datetime | None = 
         times.append(datetime.fromtimestamp(auth.mtime, UTC))
     if auth.login is not None and auth.login.last_refresh is not None:
         times.append(auth.login.last_refresh)
-    if keyring_login_refresh is not None:
-        times.append(keyring_login_refresh)
     return max(times) if times else None
 
 
@@ -37,7 +35,6 @@ def collect_logs(
     codex_home: Path,
     config: ConfigEvidence,
     auth: AuthFileEvidence,
-    keyring: KeyringEvidence | None = None,
     *,
     since: datetime | None = None,
     since_reason: str | None = None,

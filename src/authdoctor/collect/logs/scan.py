@@ -15,7 +15,6 @@ read: a binary search on the line timestamps finds where it starts.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Protocol
@@ -274,15 +273,6 @@ def _previous_stamp(data: bytearray, begin: int) -> datetime | None:
             return stamp
         stop = nl
     return None
-
-
-def iter_text(text: str) -> Iterator[tuple[int, str, S.Signature]]:
-    """Classify pasted text line by line (``authdoctor explain``): (1-based line, line, signature)."""
-    for number, line in enumerate(text.splitlines(), 1):
-        clean = strip_ansi(line)
-        sig = S.classify(clean)
-        if sig is not None:
-            yield number, clean, sig
 
 
 def scan_file(path: Path, source: str, agg: Aggregator, *, since: datetime | None, size: int) -> TextScan:
