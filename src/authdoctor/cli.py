@@ -60,6 +60,12 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     check.add_argument("--home", metavar="DIR", help="diagnose this home directory instead of yours")
     check.add_argument("--root", metavar="DIR", help="diagnose an image or container root offline (no live environment)")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also open TLS connections to the auth and API hosts, through the proxy and CA settings Codex would use "
+        "(never sends a credential)",
+    )
 
 
 def _add_where(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

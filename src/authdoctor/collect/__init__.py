@@ -37,15 +37,20 @@ if TYPE_CHECKING:
     from typing import TypeVar
 
     from authdoctor.collect.auth_copies import AuthCopy
+    from authdoctor.collect.network import NetworkEvidence
+    from authdoctor.collect.online import OnlineEvidence
+    from authdoctor.collect.ports import PortEvidence
     from authdoctor.collect.processes import CodexProcess
+    from authdoctor.collect.tmux import TmuxEvidence
 
     T = TypeVar("T")
 
 
-def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bool = False) -> Evidence:
+def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bool = False, online: bool = False) -> Evidence:
     """Gather everything.  ``origins`` scans where watched variables are set; ``execute`` allows
     tracing the user's shell when the static reading cannot explain a value in this terminal;
-    ``trace`` (for ``fix``, which must find every origin) traces whenever ``execute`` allows."""
+    ``trace`` (for ``fix``, which must find every origin) traces whenever ``execute`` allows;
+    ``online`` (opt-in, ``--online``) opens TLS connections to the auth and API hosts."""
     failures: list[GathererFailure] = []
 
     def guarded(name: str, fn: Callable[[], T], fallback: Callable[[], T]) -> T:
@@ -80,8 +85,11 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
     copies = guarded("auth.json copies", lambda: _auth_copies(host, home.path, auth), lambda: no_copies)
     # Only refresh-conflict-risk reads the process table so far: a login without a
     # refresh token cannot conflict, and a check should not pay for the walk.
-    refreshable = auth.login is not None and auth.login.refresh_token is not None
-    processes = guarded("processes", lambda: _processes(host), lambda: None) if refreshable else None
+    processes = guarded("processes", lambda: _processes(host), lambda: None)
+    tmux = guarded("tmux", lambda: _tmux(host), lambda: None)
+    ports = guarded("login ports", lambda: _ports(host), lambda: None)
+    network = guarded("network settings", lambda: _network(host, dotenv, home.path), lambda: None)
+    probe = guarded("online check", lambda: _online(host, dotenv), lambda: None) if online else None
     return Evidence(
         now=host.now(),
         platform=host.platform,
@@ -103,6 +111,10 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
         logs=logs,
         auth_copies=copies,
         processes=processes,
+        tmux=tmux,
+        ports=ports,
+        network=network,
+        online=probe,
     )
 
 
@@ -121,6 +133,30 @@ def _processes(host: Host) -> tuple[CodexProcess, ...] | None:
     from authdoctor.collect.processes import codex_processes
 
     return codex_processes(host)
+
+
+def _tmux(host: Host) -> TmuxEvidence | None:
+    from authdoctor.collect.tmux import collect_tmux
+
+    return collect_tmux(host)
+
+
+def _ports(host: Host) -> PortEvidence | None:
+    from authdoctor.collect.ports import collect_ports
+
+    return collect_ports(host)
+
+
+def _network(host: Host, dotenv: DotenvEvidence, codex_home: Path) -> NetworkEvidence | None:
+    from authdoctor.collect.network import collect_network
+
+    return collect_network(host, dotenv, codex_home)
+
+
+def _online(host: Host, dotenv: DotenvEvidence) -> OnlineEvidence:
+    from authdoctor.collect.online import collect_online
+
+    return collect_online(host, dotenv)
 
 
 def _logs(host: Host, codex_home: Path, config: ConfigEvidence, auth: AuthFileEvidence) -> LogEvidence:

@@ -19,7 +19,11 @@ from authdoctor.secret import Secret
 
 if TYPE_CHECKING:
     from authdoctor.collect.auth_copies import AuthCopy
+    from authdoctor.collect.network import NetworkEvidence
+    from authdoctor.collect.online import OnlineEvidence
+    from authdoctor.collect.ports import PortEvidence
     from authdoctor.collect.processes import CodexProcess
+    from authdoctor.collect.tmux import TmuxEvidence
 
 
 class Problem(NamedTuple):
@@ -167,6 +171,10 @@ class Evidence(NamedTuple):
     logs: LogEvidence | None = None  # what the Codex logs say since the current login
     auth_copies: tuple[AuthCopy, ...] = ()  # ChatGPT logins stored outside auth.json (same refresh token or not)
     processes: tuple[CodexProcess, ...] | None = None  # running Codex processes; None: the process table cannot be seen
+    tmux: TmuxEvidence | None = None  # every tmux server of this user and what it hands new panes; None: no tmux
+    ports: PortEvidence | None = None  # who listens on the login callback ports; None: not looked at
+    network: NetworkEvidence | None = None  # proxies, CA bundles, headless and WSL markers
+    online: OnlineEvidence | None = None  # the opt-in `--online` probe; None: not asked for
 
     def present(self, name: str) -> EnvValue | None:
         """The variable if it is set at all, even to an empty value."""

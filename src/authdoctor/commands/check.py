@@ -15,13 +15,14 @@ from authdoctor.host import Host
 from authdoctor.report.model import CheckReport
 
 
-def build_report(host: Host, *, execute: bool = True, trace: bool = False) -> CheckReport:
+def build_report(host: Host, *, execute: bool = True, trace: bool = False, online: bool = False) -> CheckReport:
     """The whole read-only pipeline: Host ──collect──▶ Evidence ──diagnose──▶ findings ──▶ report.
 
     ``execute=False`` (``--no-exec``) never runs the user's shell start-up code;
-    ``trace=True`` traces the login shell even when reading explains everything.
+    ``trace=True`` traces the login shell even when reading explains everything;
+    ``online=True`` (``--online``) adds the network probe.
     """
-    return CheckReport.build(diagnose(collect(host, execute=execute, trace=trace)))
+    return CheckReport.build(diagnose(collect(host, execute=execute, trace=trace, online=online)))
 
 
 def exit_code(report: CheckReport, *, strict: bool = False) -> int:
@@ -46,6 +47,6 @@ def run_check(args: argparse.Namespace) -> int:
     from authdoctor.cli import write
 
     host = Host.from_system(home=args.home, root=args.root)
-    report = build_report(host, execute=not args.no_exec)
+    report = build_report(host, execute=not args.no_exec, online=getattr(args, "online", False))
     write(sys.stdout, render(report, args))
     return exit_code(report, strict=args.strict)

@@ -57,6 +57,8 @@ class Host(NamedTuple):
     proc: Path | None = Path("/proc") if sys.platform.startswith("linux") else None
     # The process whose ancestry explains this environment ("self" = authdoctor).
     pid: str = "self"
+    # The ports `codex login` listens on for the browser's callback; tests pass free ports.
+    login_ports: tuple[int, ...] = (1455, 1457)
 
     # --- construction -------------------------------------------------------
 
@@ -90,7 +92,7 @@ class Host(NamedTuple):
         uid = os.getuid() if hasattr(os, "getuid") else None
         # An image has no running processes.
         proc = Path("/proc") if sys.platform.startswith("linux") and not root else None
-        return cls(env=env, home=home_path, root=root_path, uid=uid, keyring=keyring, proc=proc)
+        return cls(env=env, home=home_path, root=root_path, uid=uid, keyring=keyring, proc=proc, login_ports=_login_ports(env))
 
     # --- environment and clock --------------------------------------------
 
@@ -207,6 +209,13 @@ class Host(NamedTuple):
 
 # After a timeout kill, how long to wait for the pipes to reach end of file.
 _DRAIN_TIMEOUT = 1.0
+
+
+def _login_ports(env: Mapping[str, str]) -> tuple[int, ...]:
+    """``AUTHDOCTOR_LOGIN_PORTS=1455,1457``: other ports (a Codex build that uses them, or a test that must not assume 1455 is free)."""
+    raw = env.get("AUTHDOCTOR_LOGIN_PORTS", "")
+    ports = tuple(int(p) for p in raw.replace(" ", "").split(",") if p.isdigit() and 0 < int(p) < 65536)
+    return ports or (1455, 1457)
 
 
 def _size(limit: int) -> str:

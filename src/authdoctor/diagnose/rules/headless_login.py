@@ -1,0 +1,17 @@
+"""headless-login (stub)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from authdoctor.diagnose.finding import Finding
+from authdoctor.diagnose.rules.base import Facts, Rule
+
+ID = "headless-login"
+
+
+def check(f: Facts) -> Iterable[Finding]:
+    return []
+
+
+RULE = Rule(ID, check, "TODO")

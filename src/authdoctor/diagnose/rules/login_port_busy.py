@@ -1,0 +1,17 @@
+"""login-port-busy (stub)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from authdoctor.diagnose.finding import Finding
+from authdoctor.diagnose.rules.base import Facts, Rule
+
+ID = "login-port-busy"
+
+
+def check(f: Facts) -> Iterable[Finding]:
+    return []
+
+
+RULE = Rule(ID, check, "TODO")
