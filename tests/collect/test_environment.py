@@ -17,7 +17,7 @@ def test_inherited_values_are_watched_and_others_ignored(machine: Machine) -> No
     assert set(env) == {"OPENAI_API_KEY", "CODEX_HOME"}
     assert env["OPENAI_API_KEY"] == EnvValue("OPENAI_API_KEY", Secret(key), "environment")
     assert not env["CODEX_HOME"].set
-    assert set(WATCHED) == set(K.OVERRIDE_VARS)
+    assert set(WATCHED) == {*K.OVERRIDE_VARS, *K.PROXY_VARS, *K.CA_VARS}
 
 
 def test_dotenv_overrides_the_inherited_api_key(machine: Machine) -> None:

@@ -46,7 +46,7 @@ def test_each_role_and_its_home(tmp_path: Path) -> None:
         exe: P.EXEC,
         ide: P.APP_SERVER,
         mcp: P.MCP_SERVER,
-        login: P.OTHER,
+        login: P.LOGIN,
     }
     assert found[tui].codex_home == home / ".codex"
     assert found[exe].codex_home == custom.resolve()

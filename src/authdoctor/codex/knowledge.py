@@ -41,6 +41,8 @@ OVERRIDE_VARS: Final = (CODEX_ACCESS_TOKEN, CODEX_API_KEY, OPENAI_API_KEY, OPENA
 PROXY_VARS: Final = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
 CA_VARS: Final = ("SSL_CERT_FILE", "CODEX_CA_CERTIFICATE")
 WHERE_VARS: Final = (CODEX_ACCESS_TOKEN, CODEX_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL, CODEX_HOME, *PROXY_VARS, *CA_VARS)
+# What a check collects and traces to its origins: the overrides, and how Codex reaches the network.
+CHECK_VARS: Final = (*OVERRIDE_VARS, *PROXY_VARS, *CA_VARS)
 
 # OPENAI_BASE_URL is read by neither `codex`, `codex exec` nor `codex doctor`
 # in 0.169.0 (it was removed upstream in 2026); only `openai_base_url` in

@@ -46,6 +46,7 @@ class Claims(NamedTuple):
     audience: tuple[str, ...] = ()
     agent_runtime_id: str | None = None
     claim_names: frozenset[str] = frozenset()
+    auth_time: datetime | None = None  # OIDC: when the person signed in (kept across refreshes), where the token says
 
 
 class MalformedToken(ValueError):
@@ -109,6 +110,7 @@ def decode_claims(token: str) -> Claims:
         audience=audience,
         agent_runtime_id=_str(payload.get("agent_runtime_id")),
         claim_names=frozenset(payload),
+        auth_time=_timestamp(payload.get("auth_time")),
     )
 
 

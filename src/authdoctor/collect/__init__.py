@@ -178,7 +178,7 @@ def _origins(host: Host, execute: bool, trace: bool = False) -> tuple[OriginScan
     from authdoctor.collect.origins import TRACE_SOURCE, run_source, scan_origins
     from authdoctor.collect.origins.contexts import user_shell
 
-    names = frozenset(K.OVERRIDE_VARS)
+    names = frozenset(K.CHECK_VARS)
     shell = user_shell(host.env, host.platform)
     scans = scan_origins(host, names, execute=False, focus="sh" if shell == "dash" else shell)
     if execute and (trace or _needs_trace(host, names, scans)):
@@ -201,7 +201,7 @@ def _with_startup_values(host: Host, env: Mapping[str, EnvValue], scans: tuple[O
     from authdoctor.collect.origins.contexts import new_terminal_winner
 
     merged = dict(env)
-    for name in K.OVERRIDE_VARS:
+    for name in K.CHECK_VARS:
         if name in merged:
             continue
         won = new_terminal_winner(scans, name, host.env, host.platform)

@@ -9,7 +9,7 @@ from authdoctor.collect.evidence import DotenvEvidence, EnvValue
 from authdoctor.host import Host
 from authdoctor.secret import Secret
 
-WATCHED = (*K.OVERRIDE_VARS,)
+WATCHED = K.CHECK_VARS
 
 
 def collect_environment(host: Host, dotenv: DotenvEvidence) -> Mapping[str, EnvValue]:

@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 from authdoctor.codex import knowledge as K
 from authdoctor.host import Host
+from authdoctor.secret import Secret
 
 # --- roles ------------------------------------------------------------------
 
@@ -44,14 +45,15 @@ APP_SERVER = "app-server"  # not managed: an IDE extension or the desktop app
 PID_UPDATE_LOOP = "pid-update-loop"
 MCP_SERVER = "mcp-server"
 LAUNCHER = "launcher"  # the npm package's node wrapper; its native child does the work
-OTHER = "other"  # login, logout, completion, daemon control, a `codex-*` tool …
+LOGIN = "login"  # `codex login`: listens on the callback port until the browser answers
+OTHER = "other"  # logout, completion, daemon control, a `codex-*` tool …
 
 # Roles that refresh the login themselves.  TUIs refresh only when no managed
 # daemon serves their home (see :func:`refreshers`).
 REFRESHING_ROLES = frozenset({MANAGED_DAEMON, EXEC, APP_SERVER, MCP_SERVER})
 
 # Every variable a process may hold that changes what Codex does (names only).
-WATCHED: tuple[str, ...] = tuple(dict.fromkeys((*K.OVERRIDE_VARS, *K.WHERE_VARS)))
+WATCHED: tuple[str, ...] = K.CHECK_VARS
 
 DAEMON_PID_FILE = Path("app-server-daemon") / "daemon.pid"
 
@@ -123,6 +125,12 @@ class CodexProcess(NamedTuple):
     uid: int | None = None
     program: str = "codex"  # the executable's name, as the process table shows it
     registered: bool | None = None  # managed daemon: whether daemon.pid names it (None: no such file)
+    values: tuple[tuple[str, Secret], ...] = ()  # the watched variables it holds, with their values (never shown)
+    stopped: bool = False  # suspended (Ctrl-Z, SIGSTOP)
+    via: str | None = None  # what runs it, when its executable's path tells: "VS Code extension", "desktop app" …
+
+    def value(self, name: str) -> Secret | None:
+        return next((v for n, v in self.values if n == name), None)
 
     @property
     def refreshes(self) -> bool:
@@ -239,6 +247,8 @@ def _subcommand_role(args: Sequence[str]) -> str:
             return TUI
         if arg == "app-server":
             return _app_server_role(args[i + 1 :])
+        if arg == "login":
+            return LOGIN
         return MCP_SERVER if arg == "mcp-server" else OTHER
     return TUI
 
@@ -268,12 +278,20 @@ def _describe(
     pid = int(pid_dir.name)
     st = host.stat(pid_dir)
     uid = st.st_uid if st is not None else None
-    started = _started(pid_dir, boot)
+    started, stopped = _started(pid_dir, boot)
+    via = _via(pid_dir)
     environ = _read(pid_dir / "environ", _MAX_ENVIRON)
     if environ is None:
-        return CodexProcess(pid, role, None, frozenset(), False, started, uid, comm)
+        return CodexProcess(pid, role, None, frozenset(), False, started, uid, comm, stopped=stopped, via=via)
     items = environ.split(b"\0")
-    holds = frozenset(w[:-1].decode() for w in wanted if any(item.startswith(w) for item in items))
+    found: dict[str, Secret] = {}
+    for item in items:
+        for w in wanted:
+            if item.startswith(w):
+                name = w[:-1].decode()
+                found.setdefault(name, Secret(os.fsdecode(item[len(w) :])))
+    values = tuple(found.items())
+    holds = frozenset(found)
     home = _codex_home(host, pid_dir, items)
     registered = None
     if role == MANAGED_DAEMON and home is not None:
@@ -281,7 +299,7 @@ def _describe(
             daemon_pids[home] = daemon_pid(host, home)
         recorded = daemon_pids[home]
         registered = None if recorded is None else recorded == pid
-    return CodexProcess(pid, role, home, holds, True, started, uid, comm, registered)
+    return CodexProcess(pid, role, home, holds, True, started, uid, comm, registered, values, stopped, via)
 
 
 def _codex_home(host: Host, pid_dir: Path, environ: list[bytes]) -> Path | None:
@@ -346,18 +364,56 @@ def _boot_time(proc: Path) -> datetime | None:
     return None
 
 
-def _started(pid_dir: Path, boot: datetime | None) -> datetime | None:
-    """Field 22 of ``/proc/PID/stat``: clock ticks after boot."""
-    if boot is None:
-        return None
+def _started(pid_dir: Path, boot: datetime | None) -> tuple[datetime | None, bool]:
+    """When it started (field 22 of ``/proc/PID/stat``, clock ticks after boot) and whether it is stopped (field 3)."""
     data = _read(pid_dir / "stat", 4096)
     if data is None:
-        return None
+        return None, False
     # The name (field 2) is in parentheses and may hold spaces: split after the last one.
     fields = data.rpartition(b")")[2].split()
+    stopped = fields[:1] in ([b"T"], [b"t"])
+    if boot is None:
+        return None, stopped
     try:
         ticks = int(fields[19])
         hertz = os.sysconf("SC_CLK_TCK")
     except (IndexError, ValueError, OSError):
+        return None, stopped
+    return boot + timedelta(seconds=ticks / hertz), stopped
+
+
+# Where the IDE extensions and the desktop app keep the Codex binary they run.
+_VIA = (
+    ("/.vscode-server/extensions/openai.chatgpt", "VS Code extension (remote)"),
+    ("/.vscode/extensions/openai.chatgpt", "VS Code extension"),
+    ("/.vscode-insiders/extensions/openai.chatgpt", "VS Code Insiders extension"),
+    ("/.cursor/extensions/openai.chatgpt", "Cursor extension"),
+    ("/.cursor-server/extensions/openai.chatgpt", "Cursor extension (remote)"),
+    ("/.windsurf/extensions/openai.chatgpt", "Windsurf extension"),
+    ("/.vscode-oss/extensions/openai.chatgpt", "VS Code (OSS) extension"),
+    ("/Codex.app/", "desktop app"),
+    ("/WindowsApps/OpenAI.Codex", "desktop app"),
+)
+
+
+def via_of(executable: str) -> str | None:
+    """What runs a Codex binary at this path: an IDE extension, the desktop app, or None (a terminal)."""
+    path = executable.replace("\\", "/")
+    return next((words for marker, words in _VIA if marker in path), None)
+
+
+def _via(pid_dir: Path) -> str | None:
+    try:
+        return via_of(os.readlink(pid_dir / "exe"))  # noqa: PTH115 - a str is what via_of reads
+    except OSError:
         return None
-    return boot + timedelta(seconds=ticks / hertz)
+
+
+# --- one process, by name and command line (collect/ports.py: who holds the login port) ---
+
+
+def codex_role(program: str, argv: Sequence[str]) -> str | None:
+    """The role of a process named ``program`` (its comm, or its executable's name) running ``argv``; None: not Codex."""
+    if not (_maybe_codex(program) or _is_codex_binary(program)):
+        return None
+    return _role(program, argv)

@@ -21,7 +21,7 @@ def origin_reports(ev: Evidence) -> dict[str, VariableReport]:
         return {}
     here = {n: v.value.reveal() for n, v in ev.env.items() if v.source == "environment"}
     shell = user_shell(ev.env_shell or {}, ev.platform)
-    reports = analyse(ev.origin_scans, K.OVERRIDE_VARS, env=here, shell=shell, platform=ev.platform)
+    reports = analyse(ev.origin_scans, K.CHECK_VARS, env=here, shell=shell, platform=ev.platform)
     return {r.name: r for r in reports}
 
 
