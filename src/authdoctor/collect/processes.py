@@ -128,6 +128,7 @@ class CodexProcess(NamedTuple):
     values: tuple[tuple[str, Secret], ...] = ()  # the watched variables it holds, with their values (never shown)
     stopped: bool = False  # suspended (Ctrl-Z, SIGSTOP)
     via: str | None = None  # what runs it, when its executable's path tells: "VS Code extension", "desktop app" …
+    hidden: str | None = None  # why its environment cannot be seen (macOS, Windows); None: another user's, or seen
 
     def value(self, name: str) -> Secret | None:
         return next((v for n, v in self.values if n == name), None)
@@ -141,7 +142,7 @@ class CodexProcess(NamedTuple):
 def codex_processes(host: Host, watch: Iterable[str] = WATCHED) -> tuple[CodexProcess, ...] | None:
     """Every running Codex process, by pid; None when this system's process table cannot be read."""
     if host.proc is None:
-        return None
+        return _other_system(host, watch)
     proc = host.proc
     try:
         pids = [n for n in os.listdir(proc) if n.isdigit()]  # noqa: PTH208 - names only, no Path per pid
@@ -163,7 +164,7 @@ def codex_processes(host: Host, watch: Iterable[str] = WATCHED) -> tuple[CodexPr
                 name = fh.read(256).decode("utf-8", "replace").strip()
         except OSError:
             continue
-        if not _maybe_codex(name):
+        if not maybe_codex(name):
             # A process may rename itself; the executable's own name still tells.
             try:
                 name = _base(os.readlink(f"{base}/{pid}/exe").removesuffix(" (deleted)"))  # noqa: PTH115 - see above
@@ -182,6 +183,29 @@ def codex_processes(host: Host, watch: Iterable[str] = WATCHED) -> tuple[CodexPr
             continue
         found.append(_describe(host, pid_dir, name, role, wanted, boot, daemon_pids))
     return tuple(sorted(found, key=lambda p: p.pid))
+
+
+def _other_system(host: Host, watch: Iterable[str]) -> tuple[CodexProcess, ...] | None:
+    """macOS and Windows: their own process tables, on a live machine only (never for an image under ``--root``)."""
+    if not host.live:
+        return None
+    from authdoctor.collect import processes_other
+
+    if host.platform == "darwin":
+        return processes_other.darwin_processes(host, watch)
+    if host.is_windows:
+        return processes_other.windows_processes(host)
+    return None
+
+
+def watched_values(environ: Iterable[bytes], wanted: Sequence[bytes]) -> dict[str, Secret]:
+    """The watched variables in an environment block (``NAME=value`` items), the first of each name."""
+    found: dict[str, Secret] = {}
+    for item in environ:
+        for w in wanted:
+            if item.startswith(w):
+                found.setdefault(w[:-1].decode(), Secret(os.fsdecode(item[len(w) :])))
+    return found
 
 
 def refreshers(processes: Iterable[CodexProcess], codex_home: Path) -> tuple[CodexProcess, ...]:
@@ -205,7 +229,7 @@ def daemon_pid(host: Host, codex_home: Path) -> int | None:
 # --- classification ------------------------------------------------------------
 
 
-def _maybe_codex(comm: str) -> bool:
+def maybe_codex(comm: str) -> bool:
     """Worth reading the command line of (comm is the executable's name, cut to 15 bytes)."""
     return comm == "codex" or comm.startswith("codex-") or comm in _LAUNCHER_COMMS
 
@@ -284,12 +308,7 @@ def _describe(
     if environ is None:
         return CodexProcess(pid, role, None, frozenset(), False, started, uid, comm, stopped=stopped, via=via)
     items = environ.split(b"\0")
-    found: dict[str, Secret] = {}
-    for item in items:
-        for w in wanted:
-            if item.startswith(w):
-                name = w[:-1].decode()
-                found.setdefault(name, Secret(os.fsdecode(item[len(w) :])))
+    found = watched_values(items, wanted)
     values = tuple(found.items())
     holds = frozenset(found)
     home = _codex_home(host, pid_dir, items)
@@ -414,6 +433,6 @@ def _via(pid_dir: Path) -> str | None:
 
 def codex_role(program: str, argv: Sequence[str]) -> str | None:
     """The role of a process named ``program`` (its comm, or its executable's name) running ``argv``; None: not Codex."""
-    if not (_maybe_codex(program) or _is_codex_binary(program)):
+    if not (maybe_codex(program) or _is_codex_binary(program)):
         return None
     return _role(program, argv)

@@ -59,6 +59,9 @@ class Host(NamedTuple):
     pid: str = "self"
     # The ports `codex login` listens on for the browser's callback; tests pass free ports.
     login_ports: tuple[int, ...] = (1455, 1457)
+    # The real, running machine (not an image under --root, not a test's stand-in): live state
+    # that has no /proc to point at -- macOS and Windows process tables -- is read only then.
+    live: bool = False
 
     # --- construction -------------------------------------------------------
 
@@ -92,7 +95,8 @@ class Host(NamedTuple):
         uid = os.getuid() if hasattr(os, "getuid") else None
         # An image has no running processes.
         proc = Path("/proc") if sys.platform.startswith("linux") and not root else None
-        return cls(env=env, home=home_path, root=root_path, uid=uid, keyring=keyring, proc=proc, login_ports=_login_ports(env))
+        ports = _login_ports(env)
+        return cls(env=env, home=home_path, root=root_path, uid=uid, keyring=keyring, proc=proc, login_ports=ports, live=not root)
 
     # --- environment and clock --------------------------------------------
 

@@ -27,6 +27,7 @@ from authdoctor.collect.logs.model import LogSummary
 from authdoctor.collect.processes import APP_SERVER, EXEC, MANAGED_DAEMON, MCP_SERVER, TUI, CodexProcess, refreshers
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
 from authdoctor.diagnose.rules import _logs as L
+from authdoctor.diagnose.rules._processes import unseen
 from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, shell_quote
 
 ID = "refresh-conflict-risk"
@@ -224,14 +225,7 @@ def _logs_part(logged: Sequence[str], reused: Sequence[LogSummary], since: str, 
 
 
 def _blind_spots(processes: Sequence[CodexProcess] | None, home: str) -> list[str]:
-    if processes is None:
-        return [
-            "Running Codex processes could not be checked here: authdoctor reads them from Linux's /proc, which this system does not offer."
-        ]
-    n = sum(1 for p in processes if not p.environ_readable)
-    if not n:
-        return []
-    return [f"{n} Codex process{'es' if n != 1 else ''} of another user could not be inspected, so whether they use {home} is unknown."]
+    return unseen(processes, f"whether they refresh the login of {home}")
 
 
 def _applies(f: Facts) -> bool:

@@ -35,6 +35,7 @@ from authdoctor.codex import knowledge as K
 from authdoctor.codex.tokens import relative
 from authdoctor.collect.processes import APP_SERVER, EXEC, MANAGED_DAEMON, MCP_SERVER, TUI, CodexProcess
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
+from authdoctor.diagnose.rules._processes import unseen
 from authdoctor.diagnose.rules.base import Facts, Rule
 
 ID = "stale-process-environment"
@@ -189,10 +190,7 @@ def _title(stale: Sequence[tuple[CodexProcess, list[str]]]) -> str:
 
 
 def _blind(f: Facts) -> str:
-    hidden = sum(1 for p in f.ev.processes or () if not p.environ_readable)
-    if not hidden:
-        return ""
-    return f" {hidden} Codex process{'es' if hidden != 1 else ''} of another user could not be inspected."
+    return "".join(f" {s}" for s in unseen(f.ev.processes, "whether they hold a stale environment"))
 
 
 def _applies(f: Facts) -> bool:
