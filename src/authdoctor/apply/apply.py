@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, NamedTuple
 from authdoctor._hash import sha256_hex
 from authdoctor.apply.atomic import fsync_dir, write_atomic
 from authdoctor.errors import AuthdoctorError
-from authdoctor.plan.model import Change, FileChange, FolderAside, KeyringAside, MoveAside, Plan, RegistryDelete
+from authdoctor.plan.model import Change, FileChange, FolderAside, KeyringAside, MoveAside, Plan, RegistryDelete, TmuxUnset
 
 if TYPE_CHECKING:
     from authdoctor.apply.journal import Entry, Journal
     from authdoctor.apply.registry_writer import RegistryWriter
+    from authdoctor.apply.tmux_writer import TmuxWriter
     from authdoctor.host.keyring import KeyringWriter
 
 AGAIN = "run `authdoctor fix` again"
@@ -56,7 +57,9 @@ class ApplyRefused(AuthdoctorError):
 # --- preflight ----------------------------------------------------------------------------------------
 
 
-def preflight(plan: Plan, *, registry: RegistryWriter | None = None, keyring: KeyringWriter | None = None) -> list[str]:
+def preflight(
+    plan: Plan, *, registry: RegistryWriter | None = None, keyring: KeyringWriter | None = None, tmux: TmuxWriter | None = None
+) -> list[str]:
     """Every reason ``plan`` cannot be applied now, each a full sentence with the path and the remedy; [] when it can."""
     problems: list[str] = []
     seen: set[Path] = set()
@@ -73,6 +76,8 @@ def preflight(plan: Plan, *, registry: RegistryWriter | None = None, keyring: Ke
             problems.extend(_check_keyring(change, keyring))
         elif isinstance(change, FolderAside):
             problems.extend(_check_folder_move(change))
+        elif isinstance(change, TmuxUnset):
+            problems.extend(_check_tmux(change, tmux))
         else:
             problems.extend(_check_registry(change, registry))
     return problems
@@ -210,10 +215,16 @@ def _check_registry(change: RegistryDelete, registry: RegistryWriter | None) -> 
 
 
 def apply_plan(
-    plan: Plan, journal: Journal, *, now: datetime, registry: RegistryWriter | None = None, keyring: KeyringWriter | None = None
+    plan: Plan,
+    journal: Journal,
+    *,
+    now: datetime,
+    registry: RegistryWriter | None = None,
+    keyring: KeyringWriter | None = None,
+    tmux: TmuxWriter | None = None,
 ) -> Applied:
     """Apply every change of ``plan`` in order, journaled; refuse the whole plan (writing nothing) when preflight fails."""
-    problems = preflight(plan, registry=registry, keyring=keyring)
+    problems = preflight(plan, registry=registry, keyring=keyring, tmux=tmux)
     if problems:
         raise ApplyRefused(problems)
     entry = journal.begin(cures=plan.cures, now=now)
@@ -231,6 +242,8 @@ def apply_plan(
                 _apply_keyring(entry, change, keyring)
             elif isinstance(change, FolderAside):
                 _apply_folder(entry, change)
+            elif isinstance(change, TmuxUnset):
+                _apply_tmux(entry, change, tmux)
             else:
                 _apply_registry(entry, change, registry)
             done.append(change)
@@ -356,6 +369,48 @@ def _apply_keyring(entry: Entry, change: KeyringAside, keyring: KeyringWriter | 
         )
         keyring.delete(change.service, account)
         entry.update(index, status="written")
+
+
+def _check_tmux(change: TmuxUnset, tmux: TmuxWriter | None) -> list[str]:
+    what = change.target.words()
+    if tmux is None:
+        return [f"authdoctor cannot reach tmux from here, so it cannot remove {what}; run `{change.target.unset_command()}`"]
+    try:
+        current = tmux.get(change.target)
+    except AuthdoctorError as exc:
+        return [f"{exc.message}; {AGAIN}"]
+    if current is None:
+        return [f"the tmux server no longer has {what}; {AGAIN}"]
+    if sha256_hex(current) != change.sha256:
+        return [f"{what} changed since authdoctor read it; {AGAIN}"]
+    return []
+
+
+def _apply_tmux(entry: Entry, change: TmuxUnset, tmux: TmuxWriter | None) -> None:
+    problems = _check_tmux(change, tmux)
+    if problems or tmux is None:
+        raise AuthdoctorError(problems[0] if problems else "tmux cannot be reached", hint=_partial_hint(entry))
+    value = tmux.get(change.target) or b""
+    t = change.target
+    # The journal keeps the only copy of the value (new panes lose it): a private backup first.
+    backup = entry.save_backup(value)
+    index = entry.add(
+        {
+            "kind": "tmux",
+            "path": f"tmux: {t.words()}",  # for listings; not a file
+            "program": t.program,
+            "socket": str(t.socket),
+            "session": t.session,
+            "session_name": t.session_name,
+            "name": t.name,
+            "before_sha256": sha256_hex(value),
+            "backup": backup,
+            "status": "backed-up",
+            "cures": list(change.cures),
+        }
+    )
+    tmux.unset(t)
+    entry.update(index, status="written")
 
 
 def _apply_folder(entry: Entry, change: FolderAside) -> None:

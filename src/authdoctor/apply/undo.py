@@ -23,7 +23,9 @@ from authdoctor.errors import AuthdoctorError
 if TYPE_CHECKING:
     from authdoctor.apply.journal import Entry, Journal
     from authdoctor.apply.registry_writer import RegistryWriter
+    from authdoctor.apply.tmux_writer import TmuxWriter
     from authdoctor.host.keyring import KeyringWriter
+    from authdoctor.plan.model import TmuxTarget
 
 _MAX_FILE_BYTES = 16 * 1024 * 1024
 
@@ -54,7 +56,12 @@ class _Problem(Exception):
 
 
 def undo(
-    journal: Journal, entry_id: str | None = None, *, registry: RegistryWriter | None = None, keyring: KeyringWriter | None = None
+    journal: Journal,
+    entry_id: str | None = None,
+    *,
+    registry: RegistryWriter | None = None,
+    keyring: KeyringWriter | None = None,
+    tmux: TmuxWriter | None = None,
 ) -> Undone:
     """Undo entry ``entry_id`` (default: the latest one).  Raises AuthdoctorError and writes nothing when it cannot."""
     entry = journal.get(entry_id) if entry_id is not None else journal.latest()
@@ -70,7 +77,7 @@ def undo(
     problems: list[tuple[str, str]] = []
     for index, record in enumerate(entry.records):
         try:
-            if _needs_restore(entry, record, registry, keyring):
+            if _needs_restore(entry, record, registry, keyring, tmux):
                 todo.append(index)
         except _Problem as problem:
             problems.append((problem.message, problem.hint))
@@ -92,6 +99,9 @@ def undo(
         elif kind == "keyring":
             assert keyring is not None  # checked in phase 1
             _restore_keyring(entry, record, keyring)
+        elif kind == "tmux":
+            assert tmux is not None  # checked in phase 1
+            _restore_tmux(entry, record, tmux)
         else:
             assert registry is not None  # checked in phase 1
             data, value_kind = _registry_backup(entry, record)
@@ -108,7 +118,9 @@ def undo(
 # --- phase 1: checks ---------------------------------------------------------------------------------
 
 
-def _needs_restore(entry: Entry, record: dict[str, Any], registry: RegistryWriter | None, keyring: KeyringWriter | None) -> bool:
+def _needs_restore(
+    entry: Entry, record: dict[str, Any], registry: RegistryWriter | None, keyring: KeyringWriter | None, tmux: TmuxWriter | None = None
+) -> bool:
     """True when ``record`` must be put back, False when there is nothing to do; _Problem when it must not be touched."""
     status = record.get("status")
     if status == "restored":
@@ -126,6 +138,8 @@ def _needs_restore(entry: Entry, record: dict[str, Any], registry: RegistryWrite
         return _check_keyring(entry, record, keyring)
     if kind == "move-folder":
         return _check_folder(record)
+    if kind == "tmux":
+        return _check_tmux(entry, record, tmux)
     raise _Problem(f"journal entry {entry.id} has a record of an unknown kind", LIST_HINT)
 
 
@@ -324,6 +338,48 @@ def _restore_keyring(entry: Entry, record: dict[str, Any], keyring: KeyringWrite
         )
     if current is None:
         keyring.set(service, account, data)
+
+
+def _tmux_target(record: dict[str, Any]) -> TmuxTarget:
+    from authdoctor.plan.model import TmuxTarget
+
+    session = record.get("session")
+    return TmuxTarget(
+        str(record["program"]),
+        Path(record["socket"]),
+        str(session) if session else None,
+        str(record["name"]),
+        str(record.get("session_name") or ""),
+    )
+
+
+def _check_tmux(entry: Entry, record: dict[str, Any], tmux: TmuxWriter | None) -> bool:
+    target = _tmux_target(record)
+    if tmux is None:
+        raise _Problem(
+            f"authdoctor cannot reach tmux from here, so it cannot put back {target.words()}", "run `authdoctor undo` on that machine"
+        )
+    data = _backup_bytes(entry, record)
+    try:
+        current = tmux.get(target)
+    except AuthdoctorError:
+        # The server has exited: its environment went with it, and no pane can get the old value any more.
+        return False
+    if current is None:
+        return True
+    if current == data:
+        return False
+    raise _Problem(
+        f"{target.words()} was set to a new value after the fix; authdoctor will not overwrite it",
+        f"the old value is saved in {_backup_location(entry, record)}",
+    )
+
+
+def _restore_tmux(entry: Entry, record: dict[str, Any], tmux: TmuxWriter) -> None:
+    target = _tmux_target(record)
+    data = _backup_bytes(entry, record)
+    if tmux.get(target) is None:
+        tmux.set(target, data)
 
 
 def _read(path: Path) -> bytes | None:

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from authdoctor.commands.check import build_report
@@ -36,6 +37,7 @@ from authdoctor.report.style import Style, make_style
 
 if TYPE_CHECKING:
     from authdoctor.apply.registry_writer import RegistryWriter
+    from authdoctor.apply.tmux_writer import TmuxWriter
     from authdoctor.host.keyring import KeyringWriter
 
 
@@ -142,7 +144,9 @@ def apply_and_verify(host: Host, plan: Plan, *, execute: bool) -> FixOutcome:
     shell = _user_shell(host)
     kinds = shells_to_check({c.family for c in plan.changes if isinstance(c, FileChange)}, shell) if execute else []
     before = snapshots(host, kinds)
-    applied = apply_plan(plan, Journal(journal_root(host)), now=host.now(), registry=registry_for(host), keyring=keyring_for(host))
+    applied = apply_plan(
+        plan, Journal(journal_root(host)), now=host.now(), registry=registry_for(host), keyring=keyring_for(host), tmux=tmux_for(host)
+    )
     after = snapshots(host, kinds)
     verdicts = tuple(compare(before, after, plan.removes))
 
@@ -169,6 +173,15 @@ def registry_for(host: Host) -> RegistryWriter | None:
     from authdoctor.apply.registry_writer import WinregWriter
 
     return WinregWriter()
+
+
+def tmux_for(host: Host) -> TmuxWriter | None:
+    """The real tmux, on a machine that runs (an image under --root has no tmux server to change)."""
+    if host.root != Path("/"):
+        return None
+    from authdoctor.apply.tmux_writer import TmuxWriter
+
+    return TmuxWriter(host)
 
 
 def keyring_for(host: Host) -> KeyringWriter | None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def run_undo(args: argparse.Namespace) -> int:
     from authdoctor.apply.journal import Journal, journal_root
     from authdoctor.cli import write
-    from authdoctor.commands.fix import confirm, interactive, keyring_for, registry_for, style_for
+    from authdoctor.commands.fix import confirm, interactive, keyring_for, registry_for, style_for, tmux_for
 
     host = Host.from_system(home=args.home)
     journal = Journal(journal_root(host))
@@ -56,7 +56,7 @@ def run_undo(args: argparse.Namespace) -> int:
             return _done(args, {"status": "declined", "entry": entry.id, "restored": []}, "Nothing was changed.", code=ExitCode.FINDINGS)
     from authdoctor.apply.undo import undo
 
-    done = undo(journal, entry.id, registry=registry_for(host), keyring=keyring_for(host))
+    done = undo(journal, entry.id, registry=registry_for(host), keyring=keyring_for(host), tmux=tmux_for(host))
     if done.already:
         return _done(
             args,

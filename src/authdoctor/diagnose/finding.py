@@ -33,6 +33,8 @@ class Fix(NamedTuple):
     moves_keyring: str | None = None
     # Also move aside the legacy folders (~/.config/codex, %APPDATA%\codex) where they exist and hold credentials.
     moves_legacy: bool = False
+    # Variables to remove from running tmux servers: (socket path, session id or "" for the global environment, name).
+    unsets_tmux: tuple[tuple[str, str, str], ...] = ()
 
 
 class Finding(NamedTuple):

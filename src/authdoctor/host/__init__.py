@@ -172,8 +172,16 @@ class Host(NamedTuple):
             start_new_session=not self.is_windows,
         )
 
-    def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> RunResult:
-        """Run a program with no terminal and stdin closed, killing its whole group on timeout."""
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        input: bytes | None = None,
+    ) -> RunResult:
+        """Run a program with no terminal and stdin closed (or fed ``input``), killing its whole group on timeout."""
         import subprocess  # only commands that run programs pay for it
 
         if not argv:
@@ -181,7 +189,7 @@ class Host(NamedTuple):
         try:
             proc = subprocess.Popen(  # noqa: S603 - argv is built by us, never by a shell
                 list(argv),
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=dict(env if env is not None else self.env),
@@ -194,7 +202,7 @@ class Host(NamedTuple):
             # An argument or environment value with a NUL byte; never echo it.
             return RunResult(None, b"", b"", error=f"could not start {argv[0]}: an argument or variable contains a NUL byte")
         try:
-            out, err = proc.communicate(timeout=timeout)
+            out, err = proc.communicate(input=input, timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             try:

@@ -97,8 +97,40 @@ class RegistryDelete(NamedTuple):
     cures: tuple[str, ...]
 
 
+class TmuxTarget(NamedTuple):
+    """One variable of one running tmux server: global (``session`` None) or one session's (its ``$N`` id)."""
+
+    program: str
+    socket: Path
+    session: str | None
+    name: str
+    session_name: str = ""
+
+    def scope(self) -> tuple[str, ...]:
+        return ("-g",) if self.session is None else ("-t", self.session)
+
+    def words(self) -> str:
+        where = "global environment" if self.session is None else f"environment of session {self.session_name or self.session}"
+        return f"{self.name} in the {where} of the tmux server at {self.socket}"
+
+    def unset_command(self) -> str:
+        scope = "-g" if self.session is None else f"-t '{self.session}'"
+        return f"tmux -S {self.socket} set-environment {scope} -u {self.name}"
+
+
+class TmuxUnset(NamedTuple):
+    """Remove a variable from a running tmux server's environment (what new panes get); its value goes to the journal."""
+
+    target: TmuxTarget
+    sha256: str  # of the value the plan was made from: apply refuses when the server holds another one
+    cures: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return f"TmuxUnset({self.target.words()!r})"
+
+
 # An automatic change; apply and undo dispatch on its type.
-Change = FileChange | MoveAside | RegistryDelete | KeyringAside | FolderAside
+Change = FileChange | MoveAside | RegistryDelete | KeyringAside | FolderAside | TmuxUnset
 
 
 class ManualStep(NamedTuple):

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from authdoctor._hash import sha256_hex
 from authdoctor.codex import knowledge as K
 from authdoctor.collect.origins.model import UNSET, Setting
 from authdoctor.diagnose import Diagnosis
@@ -27,7 +28,18 @@ from authdoctor.errors import AuthdoctorError
 from authdoctor.host import Host
 from authdoctor.plan.editors import editor_for
 from authdoctor.plan.editors.base import EditContext
-from authdoctor.plan.model import Change, FileChange, FolderAside, KeyringAside, ManualStep, MoveAside, Plan, RegistryDelete
+from authdoctor.plan.model import (
+    Change,
+    FileChange,
+    FolderAside,
+    KeyringAside,
+    ManualStep,
+    MoveAside,
+    Plan,
+    RegistryDelete,
+    TmuxTarget,
+    TmuxUnset,
+)
 from authdoctor.secret import REDACTED
 
 # Why a place is not edited, in words for the person.
@@ -103,6 +115,8 @@ def make_plan(host: Host, diagnosis: Diagnosis, findings: Sequence[Finding], *, 
     changes: list[Change] = []
     manual: list[ManualStep] = []
 
+    tmux = diagnosis.evidence.tmux
+    tmux_seen = tmux is not None and any(server.current and server.running for server in tmux.servers)
     settings = _settings(diagnosis.origins, cures_by_var)
     by_path: dict[Path, list[Setting]] = {}
     for s in settings:
@@ -118,6 +132,8 @@ def make_plan(host: Host, diagnosis: Diagnosis, findings: Sequence[Finding], *, 
                 else:
                     manual.append(_manual(s, s.blocker or "registry-machine", cures))
             continue
+        if family == "tmux" and tmux_seen:
+            continue  # the tmux evidence covers this server: it becomes a TmuxUnset below
         if family in ("tmux", "trace") or any(s.blocker in ("live-session", "tmux-server") for s in mine):
             manual.extend(_manual(s, s.blocker or "generated", cures) for s in mine)
             continue
@@ -147,8 +163,34 @@ def make_plan(host: Host, diagnosis: Diagnosis, findings: Sequence[Finding], *, 
                 elif step is not None:
                     manual.append(step)
 
+    changes.extend(_tmux_unsets(diagnosis, findings, cures_by_var))
     removes = tuple(sorted(cures_by_var))
     return Plan(tuple(changes), tuple(manual), tuple(f.id for f in findings), removes)
+
+
+def _tmux_unsets(diagnosis: Diagnosis, findings: Sequence[Finding], cures_by_var: Mapping[str, list[str]]) -> list[TmuxUnset]:
+    """A variable removed from the start-up files goes from every running tmux server too, or new panes bring it back;
+    and a finding may name tmux variables of its own (tmux-stale-environment)."""
+    tmux = diagnosis.evidence.tmux
+    if tmux is None:
+        return []
+    named: dict[tuple[str, str, str], list[str]] = {}
+    for f in findings:
+        for key in f.fix.unsets_tmux:
+            named.setdefault(key, []).append(f.id)
+    out: dict[tuple[str, str, str], TmuxUnset] = {}
+    for server in tmux.running():
+        for var in server.variables:
+            if var.value is None:
+                continue
+            key = (str(server.socket), var.session.id if var.session is not None else "", var.name)
+            cures = tuple(dict.fromkeys([*cures_by_var.get(var.name, ()), *named.get(key, ())]))
+            if not cures or key in out:
+                continue
+            session = var.session
+            target = TmuxTarget(tmux.program, server.socket, session.id if session else None, var.name, session.name if session else "")
+            out[key] = TmuxUnset(target, sha256_hex(var.value.reveal().encode("utf-8", "surrogateescape")), cures)
+    return list(out.values())
 
 
 def _settings(origins: Mapping[str, VariableReport], names: Iterable[str]) -> list[Setting]:

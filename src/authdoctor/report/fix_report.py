@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from authdoctor import __version__
 from authdoctor.plan.display import diff
-from authdoctor.plan.model import Change, FileChange, FolderAside, KeyringAside, ManualStep, MoveAside, Plan, RegistryDelete
+from authdoctor.plan.model import Change, FileChange, FolderAside, KeyringAside, ManualStep, MoveAside, Plan, RegistryDelete, TmuxUnset
 from authdoctor.plan.planner import reason_words
 from authdoctor.report.as_text import tilde
 from authdoctor.report.style import Style
@@ -67,6 +67,8 @@ def _summary(change: Change, home: Path) -> str:
     if isinstance(change, FolderAside):
         holds = f" (it holds {', '.join(change.holds)})" if change.holds else ""
         return f"move the legacy folder {tilde(str(change.path), home)}{holds} aside to {change.dest.name}, then {change.then}{cures}"
+    if isinstance(change, TmuxUnset):
+        return f"remove {change.target.words()}, so new panes no longer get it (its value goes to the journal){cures}"
     return f"delete {change.name} from {change.hive}\\{change.key} and tell Windows (WM_SETTINGCHANGE){cures}"
 
 
@@ -201,6 +203,9 @@ def change_json(change: Change) -> dict[str, Any]:
             "cures": list(change.cures),
             "then": change.then,
         }
+    if isinstance(change, TmuxUnset):
+        t = change.target
+        return {"kind": "tmux", "socket": str(t.socket), "session": t.session, "name": t.name, "cures": list(change.cures)}
     assert isinstance(change, RegistryDelete)
     return {"kind": "registry", "hive": change.hive, "key": change.key, "name": change.name, "cures": list(change.cures)}
 
