@@ -127,3 +127,24 @@ def test_codex_install_of_another_package_has_no_version(machine: Machine, tmp_p
     ev = machine.evidence()
     assert ev.codex_path == bindir / "codex"
     assert ev.codex_version is None
+
+
+def test_background_gatherer_hands_back_its_value_its_error_or_a_timeout() -> None:
+    import threading
+
+    import pytest
+
+    from authdoctor.collect import Background
+
+    assert Background(lambda: 42).result(5) == 42
+
+    def broken() -> int:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        Background(broken).result(5)
+    gate = threading.Event()
+    slow = Background(lambda: gate.wait(10))
+    with pytest.raises(TimeoutError, match="skipped so the check does not hang"):
+        slow.result(0.05)
+    gate.set()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from authdoctor.codex import knowledge as K
 from authdoctor.collect.auth_file import collect_auth_file
@@ -60,6 +60,8 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
             failures.append(GathererFailure(name, scrub(f"{type(exc).__name__}: {exc}")))
             return fallback()
 
+    # tmux answers through a subprocess per server (10-30 ms): ask it while the files are read.
+    tmux_job = Background(lambda: _tmux(host))
     home = guarded("CODEX_HOME", lambda: collect_codex_home(host), lambda: _codex_home_fallback(host))
     auth_path = home.path / K.AUTH_FILENAME
     auth = guarded("auth.json", lambda: collect_auth_file(host, home.path), lambda: AuthFileEvidence(auth_path, False))
@@ -86,7 +88,7 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
     # Only refresh-conflict-risk reads the process table so far: a login without a
     # refresh token cannot conflict, and a check should not pay for the walk.
     processes = guarded("processes", lambda: _processes(host), lambda: None)
-    tmux = guarded("tmux", lambda: _tmux(host), lambda: None)
+    tmux = guarded("tmux", lambda: tmux_job.result(TMUX_WAIT), lambda: None)
     ports = guarded("login ports", lambda: _ports(host), lambda: None)
     network = guarded("network settings", lambda: _network(host, dotenv, home.path), lambda: None)
     probe = guarded("online check", lambda: _online(host, dotenv), lambda: None) if online else None
@@ -116,6 +118,40 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
         network=network,
         online=probe,
     )
+
+
+# tmux's own commands time out after a second or two; a server that never answers is skipped, and said so.
+TMUX_WAIT = 5.0
+
+
+_R = TypeVar("_R")
+
+
+class Background(Generic[_R]):
+    """Run one gatherer in a thread: for the ones that wait on another program, not on Python."""
+
+    def __init__(self, fn: Callable[[], _R]) -> None:
+        import threading
+
+        self._fn = fn
+        self._value: _R | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="authdoctor-gatherer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's guard in result()
+            self._error = exc
+
+    def result(self, timeout: float) -> _R | None:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"no answer within {timeout:.0f} s; skipped so the check does not hang")
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 # What a rule may know of the session: the user's shell (which start-up files a new
