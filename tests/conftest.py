@@ -117,7 +117,8 @@ class Machine:
 def machine(tmp_path: Path) -> Machine:
     home = tmp_path / "home"
     home.mkdir()
-    env = {"HOME": str(home), "PATH": os.defpath}
+    # TMUX_TMPDIR: the collector must find only a test's own tmux servers, never the developer's.
+    env = {"HOME": str(home), "PATH": os.defpath, "TMUX_TMPDIR": str(tmp_path)}
     return Machine(root=tmp_path, home=home, env=env, keyring=FakeKeyring())
 
 
@@ -129,6 +130,7 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "TERM": "dumb",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "TMUX_TMPDIR": str(home),
     }
     src = str(REPO / "src")
     env["PYTHONPATH"] = src

@@ -18,6 +18,7 @@ from authdoctor.plan.model import TmuxTarget
 
 TIMEOUT = 2.0
 _NOT_SET = (b"unknown variable", b"no such variable")
+_CLIENT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMUX_TMPDIR")
 
 
 class TmuxWriter:
@@ -27,7 +28,10 @@ class TmuxWriter:
         self._host = host
 
     def _run(self, target: TmuxTarget, args: Sequence[str], data: bytes | None = None) -> tuple[int | None, bytes, bytes]:
-        res = self._host.run([target.program, "-S", str(target.socket), *args], timeout=TIMEOUT, input=data)
+        # -u: values are bytes, not text in the client's locale (without it tmux prints some as `_`).
+        # A minimal environment: a client must not hand our own variables to the server.
+        env = {k: v for k in _CLIENT_ENV if (v := self._host.env.get(k)) is not None}
+        res = self._host.run([target.program, "-u", "-S", str(target.socket), *args], timeout=TIMEOUT, input=data, env=env)
         if res.timed_out:
             raise AuthdoctorError(f"the tmux server at {target.socket} did not answer within {TIMEOUT:.0f} s", hint="is it stopped?")
         if res.returncode is None:

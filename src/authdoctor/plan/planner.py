@@ -81,7 +81,7 @@ def reason_words(reason: str) -> str:
 
 
 def fixable(finding: Finding) -> bool:
-    return bool(finding.fix.removes or finding.fix.moves or finding.fix.moves_keyring)
+    return bool(finding.fix.removes or finding.fix.moves or finding.fix.moves_keyring or finding.fix.unsets_tmux)
 
 
 def select(findings: Sequence[Finding], only: Sequence[str] = ()) -> list[Finding]:

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from authdoctor.host import Host
 
 CONTEXT = "this terminal"
-TMUX_TIMEOUT = 2.0
 
 # What a parent process named like this means for the environment it passed down.
 _LAUNCHERS = {
@@ -96,25 +95,27 @@ def _meaning(name: str) -> str | None:
 
 def tmux_settings(host: Host, names: frozenset[str]) -> tuple[list[Setting], list[ScanNote]]:
     """Watched variables in the global environment of the tmux server this terminal runs in."""
-    if not host.env.get("TMUX"):
+    from authdoctor.collect.tmux import RUNNING, STALE, current_socket, find_program, read_server
+
+    socket = current_socket(host)
+    if socket is None:
         return [], []
-    res = host.run(["tmux", "show-environment", "-g"], timeout=TMUX_TIMEOUT)
     where = Path("tmux global environment")
-    if res.returncode != 0:
-        why = "timed out" if res.timed_out else (res.error or "failed")
-        return [], [ScanNote(where, "unreadable", f"`tmux show-environment -g` {why}")]
+    program = find_program(host)
+    if program is None:
+        return [], [ScanNote(where, "unreadable", "$TMUX is set but no `tmux` program is on PATH to ask for its global environment")]
+    # The global environment is what this terminal inherited from; sessions are collect/tmux.py's business.
+    server = read_server(host, program, socket, names, current=True, sessions=False)
+    if server.state != RUNNING:
+        kind = "missing" if server.state == STALE else "unreadable"
+        return [], [ScanNote(where, kind, server.problem or f"the tmux server on {socket} could not be read")]
     settings: list[Setting] = []
-    for raw in res.stdout.decode("utf-8", "replace").splitlines():
-        if raw.startswith("-"):
-            name = raw[1:]
-            if name in names:
-                settings.append(Setting(name, "unset", False, None, where, 0, f"-{name} (removed from new panes)", "tmux", editable=False))
-            continue
-        name, sep, value = raw.partition("=")
-        if sep and name in names:
-            settings.append(
-                Setting(name, EXPORT, True, Secret(value), where, 0, f"{name}=<redacted>", "tmux", editable=False, blocker="tmux-server")
-            )
+    for v in server.global_variables():
+        if v.value is None:
+            settings.append(Setting(v.name, "unset", False, None, where, 0, f"-{v.name} (removed from new panes)", "tmux", editable=False))
+        else:
+            text = f"{v.name}=<redacted>"
+            settings.append(Setting(v.name, EXPORT, True, v.value, where, 0, text, "tmux", editable=False, blocker="tmux-server"))
     return settings, []
 
 
