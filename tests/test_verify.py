@@ -62,13 +62,25 @@ def test_holders_name_a_running_codex_that_holds_the_variable(tmp_path: Path) ->
     clean = subprocess.Popen([str(fake), "30"], env={"PATH": os.defpath})
     try:
         time.sleep(0.2)
-        host = Host(env={"HOME": str(tmp_path), "TMUX": "/tmp/tmux-0/default,1,0"}, home=tmp_path)
+        host = Host(env={"HOME": str(tmp_path), "TMUX_TMPDIR": str(tmp_path), "TMUX": f"{tmp_path}/gone,1,0"}, home=tmp_path)
         found = holders(host, [VAR])
         whats = [h.what for h in found]
         assert f"codex (pid {proc.pid})" in whats
         assert f"codex (pid {clean.pid})" not in whats
-        assert any(h.what == "the tmux server" and f"tmux set-environment -gu {VAR}" in h.how for h in found)
+        assert not any("tmux" in h.what for h in found)  # no tmux server holds it
     finally:
         for p in (proc, clean):
             p.kill()
             p.wait()
+
+
+def test_holders_name_a_tmux_server_that_still_holds_the_variable(tmp_path: Path) -> None:
+    from tests.tmuxtools import tmux_servers
+
+    with tmux_servers() as servers:
+        sock = servers.start(**{VAR: "stale-" + os.urandom(6).hex()})
+        servers.start("clean")
+        host = Host(env={"HOME": str(tmp_path), "TMUX_TMPDIR": str(servers.tmpdir), "PATH": os.defpath}, home=tmp_path, uid=os.getuid())
+        found = [h for h in holders(host, [VAR]) if "tmux" in h.what]
+    assert [h.what for h in found] == [f"the tmux server at {sock}"]
+    assert f"set-environment -g -u {VAR}" in found[0].how

@@ -141,15 +141,25 @@ def holders(host: Host, names: Iterable[str]) -> list[Holder]:
             continue
         name = "codex app-server" if p.role in (APP_SERVER, MANAGED_DAEMON, PID_UPDATE_LOOP) else "codex"
         found.append(Holder(f"{name} (pid {p.pid})", "quit it and start it again from a new terminal"))
-    if host.env.get("TMUX"):
-        found.append(
-            Holder(
-                "the tmux server",
-                "new panes inherit its environment: run "
-                + "; ".join(f"`tmux set-environment -gu {n}`" for n in names)
-                + " or restart tmux",
-            )
-        )
+    found.extend(_tmux_holders(host, names))
     if host.platform == "darwin":
         found.append(Holder("the Codex desktop app, if it is open", "quit it (Cmd-Q) and open it again"))
+    return found
+
+
+def _tmux_holders(host: Host, names: list[str]) -> list[Holder]:
+    """tmux servers that would still hand one of ``names`` to new panes (the fix removes them; one may have refused)."""
+    from authdoctor.collect.tmux import collect_tmux
+
+    tmux = collect_tmux(host)
+    found: list[Holder] = []
+    for server in tmux.running() if tmux is not None else ():
+        held = [v for v in server.variables if v.name in names and v.value is not None]
+        if held:
+            commands = "; ".join(
+                f"`tmux -S {server.socket} set-environment {'-g' if v.session is None else f'-t {v.session.id}'} -u {v.name}`" for v in held
+            )
+            found.append(
+                Holder(f"the tmux server at {server.socket}", f"new panes inherit its environment: run {commands}, or restart tmux")
+            )
     return found
