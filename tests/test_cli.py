@@ -13,7 +13,7 @@ from authdoctor import cli
 from authdoctor.sandbox import agent_identity_jwt, build_seed_home, chatgpt_auth, write_auth
 from tests.conftest import clean_env, load_json
 
-TOP_KEYS = {"schema_version", "tool", "target", "credential", "shadowed", "findings"}
+TOP_KEYS = {"schema_version", "tool", "target", "credential", "shadowed", "findings", "online"}
 CREDENTIAL_KEYS = {
     "source", "kind", "fingerprint", "expires_at", "issued_at", "status", "email", "plan",
     "account_id", "last_refresh", "last_refresh_age_days", "used_by", "problem", "note",
@@ -126,7 +126,7 @@ def test_healthy_home_exits_0(home: Path) -> None:
 def test_not_logged_in_exits_1(home: Path) -> None:
     report = load_json(run(["--json"], clean_env(home)).stdout)
     assert report["credential"]["source"] == "none"
-    assert [f["id"] for f in report["findings"]] == ["not-logged-in"]
+    assert [f["id"] for f in report["findings"] if f["severity"] != "info"] == ["not-logged-in"]
 
 
 def test_strict_turns_warnings_into_failure(home: Path) -> None:

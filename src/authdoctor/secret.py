@@ -39,6 +39,9 @@ class SecretRegistry:
         if len(value) >= _MIN_SCRUB_LEN:
             self._values.add(value)
 
+    def discard(self, value: str) -> None:
+        self._values.discard(value.strip())
+
     def values(self) -> list[str]:
         # Longest first, so a token that contains another is replaced whole.
         return sorted(self._values, key=len, reverse=True)
@@ -48,6 +51,8 @@ class SecretRegistry:
 
 
 REGISTRY = SecretRegistry()
+# Values kept wrapped, but never scrubbed from output: places (a folder, a CA file, a password-less proxy).
+UNLISTED = SecretRegistry()
 
 
 class Secret:
@@ -127,13 +132,29 @@ _URL_SECRETS = (
 _compiled: list[Any] = []
 
 
-def redact_tokens(text: str) -> str:
-    """``text`` with every known secret and every credential-shaped string replaced by ``<redacted>``."""
+def _patterns() -> list[Any]:
     if not _compiled:
         import re
 
         _compiled.extend((re.compile(_NAMED_VALUE), re.compile(_TOKEN_SHAPES), re.compile(_URL_SECRETS)))
-    named, shapes, urls = _compiled
+    return _compiled
+
+
+def looks_secret(text: str) -> bool:
+    """Whether ``text`` holds a credential-shaped string, a named credential or a URL password or query secret."""
+    return any(p.search(text) for p in _patterns())
+
+
+def place(value: str) -> Secret:
+    """A value that names a place: wrapped like a secret, but shown when a finding quotes it -- unless it holds a password
+    or a token, which stay hidden."""
+    plain = "@" not in value and not looks_secret(value)
+    return Secret(value, registry=UNLISTED if plain else REGISTRY)
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` with every known secret and every credential-shaped string replaced by ``<redacted>``."""
+    named, shapes, urls = _patterns()
     text = scrub(text)
     text = named.sub(lambda m: m.group(1) + REDACTED, text)
     text = urls.sub(lambda m: (m.group(1) or m.group(3)) + REDACTED, text)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, cast
 
@@ -308,8 +311,8 @@ def test_the_owner_search_stops_when_time_is_up(tmp_path: Path) -> None:
 
 
 @linux_only
-def test_nothing_listening_costs_two_file_reads_and_no_import(tmp_path: Path) -> None:
-    """The common path: no subprocess, no socket, no process walk."""
+def test_nothing_listening_costs_one_netlink_question_and_no_heavy_import(tmp_path: Path) -> None:
+    """The common path: one sock_diag question -- no /proc table, no subprocess, no process walk, and not ``socket`` (~5 ms to import)."""
     code = (
         "import sys, time\n"
         "from pathlib import Path\n"
@@ -318,7 +321,7 @@ def test_nothing_listening_costs_two_file_reads_and_no_import(tmp_path: Path) ->
         "host = Host(env={}, home=Path('/'), platform='linux', uid=0, login_ports=(int(sys.argv[1]), int(sys.argv[2])))\n"
         "before = set(sys.modules)\n"
         "t = time.perf_counter(); ev = collect_ports(host); took = time.perf_counter() - t\n"
-        "print(sorted(set(sys.modules) - before), ev.visible, ev.listeners, took)\n"
+        "print(','.join(sorted(set(sys.modules) - before)), ev.visible, ev.listeners, took)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(free_port()), str(free_port())],
@@ -328,8 +331,108 @@ def test_nothing_listening_costs_two_file_reads_and_no_import(tmp_path: Path) ->
         check=True,
         timeout=30,
     ).stdout.split()
-    assert out[:3] == ["[]", "True", "()"], out
+    assert out[1:3] == ["True", "()"], out
+    imported = set(out[0].split(","))
+    assert "authdoctor.host.sockdiag" in imported  # netlink answered
+    assert imported <= {"authdoctor.host.sockdiag", "_socket"}, imported
     assert float(out[3]) < 0.5
+
+
+def _proc_by_another_name(tmp_path: Path) -> Path:
+    """The real /proc under another path: a Host over it reads /proc/net/tcp{,6} instead of asking sock_diag."""
+    link = tmp_path / "real-proc"
+    link.symlink_to("/proc")
+    return link
+
+
+@linux_only
+def test_netlink_and_proc_give_the_same_answer(tmp_path: Path) -> None:
+    addresses = ["127.0.0.1", "0.0.0.0", "127.0.0.2"] + (["::1", "::", "::ffff:127.0.0.1"] if socket.has_ipv6 else [])
+    with ExitStack() as stack, children(tmp_path) as kids:
+        mine = [stack.enter_context(listening(a)) for a in addresses]
+        login = kids.start("codex", ("login",), address="::" if socket.has_ipv6 else "0.0.0.0")
+        with listening() as server:
+            port = server.getsockname()[1]
+            client = stack.enter_context(socket.create_connection(("127.0.0.1", port)))
+            stack.enter_context(server.accept()[0])
+        ports = (*(s.getsockname()[1] for s in mine), login.port, port, free_port())
+        netlink_host = linux_host(tmp_path, *ports)
+        proc_host = netlink_host._replace(proc=_proc_by_another_name(tmp_path))
+        assert netlink_host.tcp_listeners() is not None and proc_host.tcp_listeners() is None
+        by_netlink, by_proc = _seen(netlink_host), _seen(proc_host)
+        # The raw sockets too, before the addresses that do not matter are dropped.
+        raw = {(a, p, u, i) for a, p, u, i in netlink_host.tcp_listeners() or [] if p in ports}
+        tables = b"".join(Path(f"/proc/net/{n}").read_bytes() for n in ("tcp", "tcp6"))
+        assert {(s.address, s.port, s.uid, s.inode) for s in P.parse_proc_net_tcp(tables, ports)} == {r for r in raw if r[0] in P.KEPT}
+        assert ("127.0.0.2", mine[2].getsockname()[1], os.getuid(), os.fstat(mine[2].fileno()).st_ino) in raw
+        assert client.getsockname()[1] not in {r[1] for r in raw}
+    assert by_netlink == by_proc
+    kept = [a for a in addresses if a != "127.0.0.2"]
+    assert sorted((li.address, li.pid) for li in by_netlink.listeners) == sorted(
+        [*((a, os.getpid()) for a in kept), ("::" if socket.has_ipv6 else "0.0.0.0", login.pid)]
+    )
+    assert next(li for li in by_netlink.listeners if li.pid == login.pid).role == "login"
+
+
+# socket(AF_NETLINK, ...) fails with EPERM, as in a sandbox without netlink: a seccomp filter, then collect_ports.
+# seccomp_data: nr at 0, arch at 4, args[0] at 16 (its low word, little-endian).
+NO_NETLINK = """\
+import ctypes, json, os, platform, socket, struct, sys
+from pathlib import Path
+arch, nr_socket = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}[platform.machine()]
+LD, JEQ, RET = 0x20, 0x15, 0x06
+def op(code, jt, jf, k):
+    return struct.pack("=HBBI", code, jt, jf, k)
+prog = b"".join([
+    op(LD, 0, 0, 4), op(JEQ, 0, 5, arch),
+    op(LD, 0, 0, 0), op(JEQ, 0, 3, nr_socket),
+    op(LD, 0, 0, 16), op(JEQ, 0, 1, socket.AF_NETLINK),
+    op(RET, 0, 0, 0x00050000 | 1),  # SECCOMP_RET_ERRNO | EPERM
+    op(RET, 0, 0, 0x7FFF0000),  # SECCOMP_RET_ALLOW
+])
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+fprog = Fprog(len(prog) // 8, prog)
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+assert libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0, ctypes.get_errno()  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+try:
+    socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)
+    refused = None
+except OSError as exc:
+    refused = exc.errno
+from authdoctor.collect.ports import collect_ports
+from authdoctor.host import Host
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+port = s.getsockname()[1]
+host = Host(env={}, home=Path("/"), platform="linux", uid=os.getuid(), login_ports=(port,))
+ev = collect_ports(host)
+print(json.dumps({"refused": refused, "netlink": host.tcp_listeners(), "pid": os.getpid(), "port": port,
+                  "visible": ev.visible, "note": ev.note, "listeners": [li._asdict() for li in ev.listeners]}))
+"""
+
+
+@linux_only
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "aarch64"), reason="the seccomp filter knows these two architectures")
+def test_without_netlink_the_proc_tables_are_read() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_NETLINK],
+        env={"PYTHONPATH": str(REPO / "src"), "PATH": os.defpath},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if proc.returncode != 0 and "PR_SET_SECCOMP" in proc.stderr:
+        pytest.skip(f"seccomp filters cannot be installed here: {proc.stderr.strip().splitlines()[-1]}")
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen["refused"] == errno.EPERM and seen["netlink"] is None
+    assert seen["visible"] is True and seen["note"] == ""
+    (li,) = seen["listeners"]
+    assert (li["port"], li["address"], li["pid"], li["uid"]) == (seen["port"], "127.0.0.1", seen["pid"], os.getuid())
 
 
 # --- macOS: lsof and ps, recorded -----------------------------------------------------------------

@@ -41,6 +41,10 @@ OVERRIDE_VARS: Final = (CODEX_ACCESS_TOKEN, CODEX_API_KEY, OPENAI_API_KEY, OPENA
 PROXY_VARS: Final = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
 CA_VARS: Final = ("SSL_CERT_FILE", "CODEX_CA_CERTIFICATE")
 WHERE_VARS: Final = (CODEX_ACCESS_TOKEN, CODEX_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL, CODEX_HOME, *PROXY_VARS, *CA_VARS)
+# Variables whose values name places, not credentials: a folder, a CA file, a proxy address, a
+# host list.  A finding about them must be able to show the value (unless it holds a password).
+PLAIN_VARS: Final = (CODEX_HOME, OPENAI_BASE_URL, *PROXY_VARS, *CA_VARS, "SSL_CERT_DIR")
+
 # What a check collects and traces to its origins: the overrides, and how Codex reaches the network.
 CHECK_VARS: Final = (*OVERRIDE_VARS, *PROXY_VARS, *CA_VARS)
 

@@ -31,7 +31,7 @@ from authdoctor.collect.keyring import collect_keyring
 from authdoctor.collect.logs.model import LogEvidence
 from authdoctor.collect.origins.model import OriginScan
 from authdoctor.host import Host
-from authdoctor.secret import scrub
+from authdoctor.secret import Secret, scrub
 
 if TYPE_CHECKING:
     from typing import TypeVar
@@ -92,7 +92,7 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
     ports = guarded("login ports", lambda: _ports(host), lambda: None)
     network = guarded("network settings", lambda: _network(host, dotenv, home.path), lambda: None)
     probe = guarded("online check", lambda: _online(host, dotenv), lambda: None) if online else None
-    return Evidence(
+    evidence = Evidence(
         now=host.now(),
         platform=host.platform,
         uid=host.uid,
@@ -118,6 +118,45 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
         network=network,
         online=probe,
     )
+    release_plain_values(evidence)
+    return evidence
+
+
+def release_plain_values(ev: Evidence) -> None:
+    """Stop scrubbing values that name places (CODEX_HOME, a CA file, a password-less proxy, NO_PROXY) from the output.
+
+    Every value read is wrapped in a Secret, which also registers it so any output
+    that quotes it gets ``<redacted>``.  For these variables that hid the very thing a
+    finding is about: the folder, the file, the port -- and every ``localhost`` in
+    the report once ``NO_PROXY=localhost`` was read.  A value that also belongs
+    to a credential variable, or that holds a password or a token, stays hidden.
+    """
+    plain: set[str] = set()
+    kept: set[str] = set()
+
+    def sort(name: str, value: Secret | None) -> None:
+        if value is not None:
+            (plain if name in K.PLAIN_VARS else kept).add(value.reveal().strip())
+
+    for name, env_value in ev.env.items():
+        sort(name, env_value.value)
+    for entry in ev.dotenv.entries:
+        sort(entry.key, entry.value)
+    for scan in ev.origin_scans:
+        for trail in scan.trails:
+            for setting in trail.settings:
+                sort(setting.var, setting.value)
+    for proc in ev.processes or ():
+        for name, proc_value in proc.values:
+            sort(name, proc_value)
+    candidates = plain - kept
+    if not candidates:
+        return
+    from authdoctor.secret import REGISTRY, looks_secret
+
+    for value in candidates:
+        if "@" not in value and not looks_secret(value):
+            REGISTRY.discard(value)
 
 
 # tmux's own commands time out after a second or two; a server that never answers is skipped, and said so.

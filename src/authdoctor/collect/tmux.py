@@ -146,7 +146,12 @@ def collect_tmux(host: Host) -> TmuxEvidence | None:
     program = find_program(host)
     if program is None:
         return None
-    servers = tuple(read_server(host, program, s, WATCHED, current=s == current) for s in sockets)
+    servers = tuple(
+        TmuxServer(s, STALE, s == current, problem=_left_over(s))
+        if _answers(s) is False
+        else read_server(host, program, s, WATCHED, current=s == current)
+        for s in sockets
+    )
     if problem is None and not any(s.state != STALE for s in servers):
         return None
     return TmuxEvidence(program, servers, problem)
@@ -167,6 +172,30 @@ def find_program(host: Host) -> str | None:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return None
+
+
+def _left_over(socket: Path) -> str:
+    return f"no tmux server runs on {socket} any more (the socket file is left over)"
+
+
+def _answers(path: Path) -> bool | None:
+    """Whether a server listens on this Unix socket; False for a file a dead server left behind (no tmux to start).
+
+    ``_socket``, not ``socket``: the wrapper module costs milliseconds of imports a check does not need.
+    """
+    import _socket
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.settimeout(0.2)
+        sock.connect(str(path))
+    except ConnectionRefusedError:
+        return False
+    except OSError:
+        return None  # too long a path, no permission …: let tmux itself say
+    finally:
+        sock.close()
+    return True
 
 
 def _is_socket(host: Host, path: Path) -> bool:
@@ -223,7 +252,7 @@ def _failure(res: RunResult, socket: Path) -> tuple[str, str]:
         return UNREADABLE, res.error or "tmux could not be started"
     err = res.stderr.decode("utf-8", "replace").strip()
     if "no server running" in err or ("error connecting" in err and ("No such file" in err or "Connection refused" in err)):
-        return STALE, f"no tmux server runs on {socket} any more (the socket file is left over)"
+        return STALE, _left_over(socket)
     first = err.splitlines()[0] if err else f"exit status {res.returncode}"
     return UNREADABLE, f"tmux said: {scrub(first)[:200]}"
 

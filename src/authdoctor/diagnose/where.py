@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from authdoctor.codex import knowledge as K
 from authdoctor.collect.origins.contexts import TRACED_SUFFIX, context_settings, contexts_for
 from authdoctor.collect.origins.model import UNSET, OriginScan, ScanNote, Setting, winner
-from authdoctor.secret import Secret
+from authdoctor.secret import Secret, place
 
 
 class ContextVerdict(NamedTuple):
@@ -91,7 +92,8 @@ def analyse(
                     best = "wins" if wins_in or prev.status == "wins" else prev.status
                     records[key] = prev._replace(contexts=(*prev.contexts, trail), status=best)
         current = env.get(name)
-        reports.append(VariableReport(name, Secret(current) if current is not None else None, tuple(records.values()), tuple(verdicts)))
+        value = None if current is None else place(current) if name in K.PLAIN_VARS else Secret(current)
+        reports.append(VariableReport(name, value, tuple(records.values()), tuple(verdicts)))
     return tuple(reports)
 
 

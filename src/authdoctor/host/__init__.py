@@ -143,6 +143,21 @@ class Host(NamedTuple):
         except (OSError, RuntimeError):
             return path
 
+    # --- sockets ----------------------------------------------------------
+
+    def tcp_listeners(self) -> list[tuple[str, int, int | None, int]] | None:
+        """Every listening TCP socket here as ``(address, port, uid, inode)``, from the kernel's sock_diag netlink interface.
+
+        Far cheaper than ``/proc/net/tcp{,6}`` (see host/sockdiag.py).  None when it
+        cannot answer (not Linux, a sandbox without netlink, no answer within 0.5 s) or
+        when ``proc`` is a stand-in for /proc, whose own files must be read instead.
+        """
+        if not sys.platform.startswith("linux") or self.proc != Path("/proc"):
+            return None
+        from authdoctor.host.sockdiag import listening_sockets
+
+        return listening_sockets()
+
     # --- subprocesses -----------------------------------------------------
 
     def spawn(

@@ -18,6 +18,8 @@ from authdoctor.diagnose.precedence import Credential
 if TYPE_CHECKING:
     from typing import Any
 
+    from authdoctor.collect.online import OnlineEvidence, TargetResult
+
 SCHEMA_VERSION = 1
 
 
@@ -76,6 +78,42 @@ def finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
+def online_json(online: OnlineEvidence | None) -> list[dict[str, Any]] | None:
+    """The ``--online`` probe, one object per host; None when it was not asked for."""
+    if online is None:
+        return None
+    ca = online.ca_bundle[0] if online.ca_bundle else None
+    return [target_json(t, ca) for t in online.targets]
+
+
+def target_json(t: TargetResult, ca_bundle: str | None = None) -> dict[str, Any]:
+    via = None
+    if t.proxy is not None:
+        # The proxy's host:port only: its URL may hold a user name and password.
+        via = {"variable": t.proxy.variable, "scheme": t.proxy.url.scheme, "proxy": t.proxy.url.address}
+    return {
+        "host": t.host,
+        "port": t.port,
+        "address": t.address,
+        "via": via,
+        "no_proxy": t.no_proxy,
+        "ca_bundle": ca_bundle,
+        "stages": list(t.stages),
+        "failed_stage": t.failed,
+        "error_kind": t.kind,
+        "error": t.error,
+        "note": t.note,
+        "resolved": list(t.resolved),
+        "tls_version": t.tls_version,
+        "tls_issuer": t.tls_issuer,
+        "tls_verified": t.tls_verified,
+        "http_status": t.http_status,
+        "server_date": _iso(t.server_date),
+        "skew_seconds": t.skew_seconds,
+        "elapsed_ms": t.elapsed_ms,
+    }
+
+
 class CheckReport(NamedTuple):
     """What ``authdoctor check`` says, ready for either renderer."""
 
@@ -119,4 +157,5 @@ class CheckReport(NamedTuple):
             "credential": credential_json(res.interactive, self.now),
             "shadowed": [credential_json(c, self.now) for c in res.shadowed],
             "findings": [finding_json(f) for f in self.findings],
+            "online": online_json(ev.online),
         }

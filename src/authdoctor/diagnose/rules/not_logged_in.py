@@ -11,10 +11,21 @@ from authdoctor.diagnose.rules.base import Facts, Rule
 ID = "not-logged-in"
 
 
-def _keyring_unknown(f: Facts) -> bool:
+def keyring_unknown(f: Facts) -> bool:
     """The keyring works but could not tell whether Codex has an entry without prompting."""
     ring = f.ev.keyring
     return f.ev.config.store_mode in (K.STORE_KEYRING, K.STORE_AUTO) and ring.probed and ring.usable and ring.entry is None
+
+
+def _windows_login(f: Facts) -> str:
+    """In WSL, a login of Codex on Windows is no login here (FM-03)."""
+    wsl = f.ev.network.wsl if f.ev.network is not None else None
+    if wsl is None or wsl.windows_auth is None:
+        return ""
+    return (
+        f" WSL keeps its own login; Codex on Windows is logged in at {wsl.windows_auth.parent} — run `codex login` here rather than "
+        "copying that file: copies of one refresh token break each other, because each refresh uses the token up."
+    )
 
 
 def check(f: Facts) -> Iterable[Finding]:
@@ -22,7 +33,7 @@ def check(f: Facts) -> Iterable[Finding]:
     # tells the rest of that story.
     if f.res.interactive.present or f.res.exec.present:
         return []
-    if _keyring_unknown(f):
+    if keyring_unknown(f):
         # A login may well sit in the keyring: saying "not logged in" would be a guess.
         return []
     ev = f.ev
@@ -59,14 +70,14 @@ def check(f: Facts) -> Iterable[Finding]:
             id=ID,
             severity=Severity.ERROR,
             title="Codex is not logged in",
-            detail=f"No credential Codex would use was found: {'; '.join(reasons)}.",
+            detail=f"No credential Codex would use was found: {'; '.join(reasons)}.{_windows_login(f)}",
             fix=Fix(summary=fix, commands=commands),
         )
     ]
 
 
 def _applies(f: Facts) -> bool:
-    return f.res.interactive.present or f.res.exec.present or not _keyring_unknown(f)
+    return f.res.interactive.present or f.res.exec.present or not keyring_unknown(f)
 
 
 RULE = Rule(ID, check, "Codex has a credential to use", _applies)

@@ -126,11 +126,7 @@ def _reasons(f: Facts, p: CodexProcess, login_at: datetime | None, replaced: fro
         return found
     if str(p.pid) in replaced:
         found.append("logged that its login was replaced (you logged out or signed in to another account after it started)")
-    if (
-        login_at is not None
-        and p.started is not None
-        and (login_at - p.started).total_seconds() > _SLACK_SECONDS
-    ):
+    if login_at is not None and p.started is not None and (login_at - p.started).total_seconds() > _SLACK_SECONDS:
         found.append(f"started {relative(p.started, f.now)}, before you signed in ({relative(login_at, f.now)})")
     return found
 
