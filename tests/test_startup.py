@@ -45,3 +45,19 @@ def test_field_order_rules_still_hold() -> None:
         class Bad(NamedTuple):
             a: int = 1
             b: int  # type: ignore[misc]
+
+
+def test_fast_eval_builds_the_same_new_and_leaves_other_sources_alone() -> None:
+    import collections
+
+    from authdoctor._startup import _fast_eval
+
+    one = collections.namedtuple("One", ["only"])
+    assert one(1) == (1,) and one(only=2).only == 2
+    many = collections.namedtuple("Many", ["a", "b", "c"], defaults=(3,))
+    assert many(1, 2) == (1, 2, 3) and many(c=9, b=8, a=7) == (7, 8, 9)
+    with pytest.raises(TypeError):
+        many(1, 2, 3, 4)  # type: ignore[call-arg]
+    assert _fast_eval("1 + 2", {}) == 3
+    other = _fast_eval("lambda _cls, a: _tuple_new(_cls, (a, a))", {"_tuple_new": tuple.__new__, "__builtins__": {}})
+    assert other(tuple, 5) == (5, 5)  # not namedtuple's shape: the real eval made it
