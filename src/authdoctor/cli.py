@@ -31,7 +31,9 @@ COMMANDS = ("check", "where", "explain", "fix", "undo", "demo")
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, just that command's sub-parser (each costs milliseconds to build)."""
+    _plain_argparse()
     parser = argparse.ArgumentParser(
+        formatter_class=formatter,
         prog="authdoctor",
         description="Find out why Codex will not stay logged in: which credential it really uses, what that "
         "credential shadows, and what is wrong with it.",
@@ -55,7 +57,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    check = sub.add_parser("check", help="diagnose (the default command)", description="Diagnose Codex authentication.")
+    check = sub.add_parser(
+        "check", formatter_class=formatter, help="diagnose (the default command)", description="Diagnose Codex authentication."
+    )
     _common(check)
     check.add_argument("--home", metavar="DIR", help="diagnose this home directory instead of yours")
     check.add_argument("--root", metavar="DIR", help="diagnose an image or container root offline (no live environment)")
@@ -71,6 +75,7 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _add_where(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     where = sub.add_parser(
         "where",
+        formatter_class=formatter,
         help="every place a variable is set, and which one wins where",
         description="List every place that sets each variable, in evaluation order, and say which one wins for a new "
         "login shell, a new interactive shell, GUI apps and Windows processes. Without VAR, all variables that affect Codex.",
@@ -84,6 +89,7 @@ def _add_where(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     explain = sub.add_parser(
         "explain",
+        formatter_class=formatter,
         help="what a Codex error message or log means, and what to do about it",
         description="Explain a pasted Codex error message, log line or whole log: for every known cause, whether it is "
         "permanent, the finding and failure-mode ids, the next step with exact commands, and which lines showed it; then "
@@ -100,6 +106,7 @@ def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def _add_fix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fix = sub.add_parser(
         "fix",
+        formatter_class=formatter,
         help="show the repair plan as a diff; --yes applies it (backed up, undoable)",
         description="Plan the repair of the findings authdoctor can fix (by default every error with an automatic fix), show "
         "it as a diff, and apply it with your consent: each file is backed up into a private journal, written atomically, "
@@ -116,6 +123,7 @@ def _add_fix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _add_undo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     undo = sub.add_parser(
         "undo",
+        formatter_class=formatter,
         help="put back exactly what the last fix changed; --list shows the journal",
         description="Restore every file the last fix (or the named journal entry) changed, byte for byte and with the same "
         "mode. Refuses when a file changed after the fix. Running it twice is safe.",
@@ -130,11 +138,43 @@ def _add_undo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser(
         "demo",
+        formatter_class=formatter,
         help="show what authdoctor does on a throwaway broken setup",
         description="Build a throwaway home with a classic broken setup, diagnose it and explain. Never touches your home.",
     )
     _common(demo)
     demo.add_argument("--keep", action="store_true", help="keep the sandbox directory and print its path")
+
+
+def formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's formatter, with the width measured here: argparse asks ``shutil``, whose import
+    (with bz2, lzma and fnmatch) costs a few milliseconds of every run for the rare ``--help``."""
+    import os
+
+    raw = os.environ.get("COLUMNS", "")
+    columns = int(raw) if raw.isdigit() else 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (OSError, AttributeError, ValueError):
+            columns = 0
+    columns = columns or 80
+    return argparse.HelpFormatter(prog, width=max(columns - 2, 20))
+
+
+def _plain_argparse() -> None:
+    """argparse looks each of its messages up with gettext, which imports ``locale`` and searches the
+    disk for catalogues on every call; authdoctor ships none and Python ships none for argparse."""
+    argparse._ = _same  # type: ignore[attr-defined]
+    argparse.ngettext = _plural  # type: ignore[attr-defined]
+
+
+def _same(message: str) -> str:
+    return message
+
+
+def _plural(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
 
 
 def _normalise(argv: list[str]) -> list[str]:

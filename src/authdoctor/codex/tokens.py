@@ -7,7 +7,6 @@ returns a token's value.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from datetime import UTC, datetime
@@ -53,9 +52,13 @@ class MalformedToken(ValueError):
     """The value is not a decodable JWT.  The message never contains the value."""
 
 
+_URLSAFE = str.maketrans("-_", "+/")
+
+
 def _b64url_json(segment: str) -> dict[str, Any]:
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        # binascii, not base64: the same decoding without importing base64 and struct at start-up.
+        raw = binascii.a2b_base64((segment + "=" * (-len(segment) % 4)).translate(_URLSAFE))
         obj = json.loads(raw)
     except (binascii.Error, ValueError):
         # ValueError covers non-ASCII text, invalid UTF-8 and bad JSON.  The

@@ -61,7 +61,7 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
             return fallback()
 
     # tmux answers through a subprocess per server (10-30 ms): ask it while the files are read.
-    tmux_job = Background(lambda: _tmux(host))
+    tmux_job = Background(lambda: _tmux(host)) if _tmux_may_run(host) else None
     home = guarded("CODEX_HOME", lambda: collect_codex_home(host), lambda: _codex_home_fallback(host))
     auth_path = home.path / K.AUTH_FILENAME
     auth = guarded("auth.json", lambda: collect_auth_file(host, home.path), lambda: AuthFileEvidence(auth_path, False))
@@ -88,7 +88,7 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
     # Only refresh-conflict-risk reads the process table so far: a login without a
     # refresh token cannot conflict, and a check should not pay for the walk.
     processes = guarded("processes", lambda: _processes(host), lambda: None)
-    tmux = guarded("tmux", lambda: tmux_job.result(TMUX_WAIT), lambda: None)
+    tmux = guarded("tmux", lambda: tmux_job.result(TMUX_WAIT), lambda: None) if tmux_job is not None else None
     ports = guarded("login ports", lambda: _ports(host), lambda: None)
     network = guarded("network settings", lambda: _network(host, dotenv, home.path), lambda: None)
     probe = guarded("online check", lambda: _online(host, dotenv), lambda: None) if online else None
@@ -208,6 +208,16 @@ def _processes(host: Host) -> tuple[CodexProcess, ...] | None:
     from authdoctor.collect.processes import codex_processes
 
     return codex_processes(host)
+
+
+def _tmux_may_run(host: Host) -> bool:
+    """Whether any tmux server could run: $TMUX, or tmux's socket folder exists (one stat; collect/tmux.py has the rest)."""
+    if host.uid is None or host.is_windows:
+        return False
+    if host.env.get("TMUX"):
+        return True
+    folder = host.path(host.env.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{host.uid}"  # noqa: S108 - tmux's own default; only looked at
+    return host.stat(folder) is not None
 
 
 def _tmux(host: Host) -> TmuxEvidence | None:

@@ -12,10 +12,7 @@ Three layers inject variables after (or instead of) the shell's own files:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -124,6 +121,10 @@ def direnv_settings(host: Host, names: frozenset[str]) -> list[Setting]:
     diff = host.env.get("DIRENV_DIFF")
     if not diff:
         return []
+    import base64
+    import binascii
+    import zlib
+
     try:
         padded = diff + "=" * (-len(diff) % 4)
         data = json.loads(zlib.decompress(base64.urlsafe_b64decode(padded)))
