@@ -117,6 +117,7 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
         ports=ports,
         network=network,
         online=probe,
+        live=host.live,
     )
     release_plain_values(evidence)
     return evidence

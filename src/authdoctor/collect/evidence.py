@@ -175,6 +175,7 @@ class Evidence(NamedTuple):
     ports: PortEvidence | None = None  # who listens on the login callback ports; None: not looked at
     network: NetworkEvidence | None = None  # proxies, CA bundles, headless and WSL markers
     online: OnlineEvidence | None = None  # the opt-in `--online` probe; None: not asked for
+    live: bool = False  # read from the running machine (not an image under --root, not a test's stand-in)
 
     def present(self, name: str) -> EnvValue | None:
         """The variable if it is set at all, even to an empty value."""

@@ -17,6 +17,7 @@ from authdoctor.diagnose.rules import (
     dotenv_unreadable,
     headless_login,
     keyring_unavailable,
+    live_state_unseen,
     logged_error,
     login_method_mismatch,
     login_port_busy,
@@ -65,6 +66,7 @@ RULES: tuple[Rule, ...] = (
     clock_skew.RULE,
     headless_login.RULE,
     startup_file_problem.RULE,
+    live_state_unseen.RULE,
 )
 
 __all__ = ["RULES", "Facts", "Rule"]
