@@ -257,3 +257,41 @@ def test_fix_undo_and_the_journal_hold_no_secret(planted: Planted) -> None:
             else:
                 # A backup holds the file as it was -- secrets included -- which is why it is private.
                 assert f.read_bytes() in originals
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="stand-in processes need /proc")
+def test_live_state_holds_no_secret(planted: Planted, tmp_path: Path) -> None:
+    """The running machine too: a Codex process, a tmux server and proxies holding planted secrets."""
+    from tests.proctools import TUI, env_for, stand_ins
+    from tests.tmuxtools import tmux_servers
+
+    proxy_password = _secret_word()
+    planted.values.append(proxy_password)
+    process_token = personal_access_token()
+    tmux_key = api_key()
+    planted.values += [process_token, tmux_key]
+    with tmux_servers() as servers, stand_ins(tmp_path) as stand:
+        servers.start(CODEX_API_KEY=tmux_key, HTTPS_PROXY=f"http://me:{proxy_password}@127.0.0.1:9")
+        stand.start(TUI, env=env_for(planted.home, CODEX_ACCESS_TOKEN=process_token))
+        env = planted.env(
+            TMUX_TMPDIR=str(servers.tmpdir),
+            HTTPS_PROXY=f"http://me:{proxy_password}@127.0.0.1:9",
+            https_proxy=f"http://other:{proxy_password}@127.0.0.1:8",
+            SSL_CERT_FILE=f"/nowhere/{process_token}.pem",
+        )
+        seen: set[str] = set()
+        for args in (["check"], ["check", "--json", "--verbose"], ["fix", "--dry-run", "--no-exec", "tmux-stale-environment"]):
+            proc = subprocess.run(
+                [sys.executable, "-m", "authdoctor", *args],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert proc.returncode in (0, 1), proc.stderr
+            planted.assert_clean(proc.stdout + proc.stderr, f"output of {args}")
+            if args[1:2] == ["--json"]:
+                seen = {f["id"] for f in json.loads(proc.stdout)["findings"]}
+    assert {"stale-process-environment", "tmux-stale-environment", "proxy-misconfigured"} <= seen
