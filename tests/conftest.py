@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -136,6 +137,20 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = src
     env.update(extra)
     return env
+
+
+def run_authdoctor(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command in a subprocess: stdin closed, output captured, never raising on an exit code."""
+    return subprocess.run(
+        [sys.executable, "-m", "authdoctor", *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def load_json(text: str) -> dict[str, Any]:

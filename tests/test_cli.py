@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pytest
 from authdoctor import cli
 from authdoctor.sandbox import agent_identity_jwt, build_seed_home, chatgpt_auth, write_auth
 from tests.conftest import clean_env, load_json
+from tests.conftest import run_authdoctor as run
 
 TOP_KEYS = {"schema_version", "tool", "target", "credential", "shadowed", "findings", "online"}
 CREDENTIAL_KEYS = {
@@ -20,19 +19,6 @@ CREDENTIAL_KEYS = {
 }  # fmt: skip
 FINDING_KEYS = {"id", "severity", "title", "detail", "origins", "fix"}
 ORIGIN_KEYS = {"path", "line", "context", "active", "text"}
-
-
-def run(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "authdoctor", *args],
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,22 +11,11 @@ import pytest
 from authdoctor.diagnose.rules.login_port_busy import RULE
 from authdoctor.sandbox import chatgpt_auth, write_auth
 from tests.conftest import clean_env, load_json
+from tests.conftest import run_authdoctor as run
 from tests.porttools import children, free_port
 from tests.proctools import linux_only
 
 ID = "login-port-busy"
-
-
-def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "authdoctor", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture

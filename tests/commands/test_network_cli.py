@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,18 +18,7 @@ import pytest
 
 from authdoctor.sandbox import chatgpt_auth, write_auth, write_private
 from tests.conftest import clean_env, load_json
-
-
-def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "authdoctor", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.conftest import run_authdoctor as run
 
 
 @contextlib.contextmanager
