@@ -39,7 +39,6 @@ from authdoctor.collect.network import (
     display,
     parse_ini,
     parse_proxy,
-    proc_listeners,
     scan_pem,
 )
 from authdoctor.host import Host
@@ -283,32 +282,6 @@ def test_an_image_has_no_running_proxy(machine: Machine) -> None:
     ev = gather(machine, rooted(machine, machine.root / "image"))
     p = ev.proxy("HTTPS_PROXY")
     assert p is not None and p.listening is None and "--root" in ev.listeners_note
-
-
-_PROC_TCP = """\
-  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1603 1 000000001517bdb6 100 0 0 10 0
-   1: 0100007F:1ED2 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1604 1 0000000000000000 100 0 0 10 0
-   2: 0100007F:D5C3 0100007F:937A 06 00000000:00000000 03:0000107A 00000000     0        0 0 3 000000003fffd302
-   3: garbage line
-"""
-# Real tcp6 lines, cut after the inode column (the parser reads the first four).
-_PROC_TCP6 = (
-    "  sl  local_address                         remote_address                        st tx_queue rx_queue\n"
-    "   0: 00000000000000000000000001000000:0CEA 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000\n"
-    "   1: 0000000000000000FFFF00000100007F:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000\n"
-)
-
-
-@pytest.mark.skipif(sys.byteorder != "little", reason="the sample table was written on a little-endian machine")
-def test_proc_table_parser(machine: Machine) -> None:
-    proc = machine.root / "proc"
-    (proc / "net").mkdir(parents=True)
-    (proc / "net" / "tcp").write_text(_PROC_TCP)
-    (proc / "net" / "tcp6").write_text(_PROC_TCP6)
-    table = proc_listeners(machine.host(), proc)
-    assert table == {("0.0.0.0", 2024), ("127.0.0.1", 7890), ("::1", 3306), ("::ffff:127.0.0.1", 8080)}
-    assert proc_listeners(machine.host(), machine.root / "nowhere") is None
 
 
 # --- CA bundles -----------------------------------------------------------------------------

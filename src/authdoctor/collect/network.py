@@ -62,7 +62,6 @@ recording what each client sends):
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Container, Iterator, Mapping
 from pathlib import Path, PureWindowsPath
 from typing import NamedTuple
@@ -454,9 +453,11 @@ def _listening(host: Host, name: str, port: int, wsl: WslEvidence | None) -> tup
         return None, "an image (--root) has no running programs, so whether its proxy runs cannot be seen"
     addresses = _loopback_addresses(name)
     if host.proc is not None and host.platform.startswith("linux"):
-        table = proc_listeners(host, host.proc)
-        if table is not None:
-            if _table_has(table, addresses, port):
+        from authdoctor.collect.ports import listening
+
+        sockets, unreadable = listening(host, host.proc, (port,))
+        if not unreadable:
+            if _table_has({(s.address, s.port) for s in sockets}, addresses, port):
                 return True, ""
             if wsl is None:
                 return False, ""
@@ -483,48 +484,6 @@ def _table_has(table: set[tuple[str, int]], addresses: tuple[str, ...], port: in
         if any((a, port) in table for a in (addr, *wild)):
             return True
     return False
-
-
-def proc_listeners(host: Host, proc: Path) -> set[tuple[str, int]] | None:
-    """``(address, port)`` of every listening TCP socket in ``/proc/net/tcp`` and ``tcp6``; None when neither can be read.
-
-    Each line is ``sl local_address rem_address st …``: the address is hex in the
-    kernel's byte order, 32 bits at a time, the port hex in network order, and
-    state ``0A`` is LISTEN.
-    """
-    found: set[tuple[str, int]] = set()
-    readable = False
-    for table, v6 in (("tcp", False), ("tcp6", True)):
-        try:
-            data = host.read_bytes(proc / "net" / table)
-        except (OSError, ValueError):
-            continue
-        readable = True
-        for line in data.splitlines()[1:]:
-            fields = line.split()
-            if len(fields) < 4 or fields[3] != b"0A":
-                continue
-            addr_hex, _, port_hex = fields[1].partition(b":")
-            try:
-                found.add((_proc_address(addr_hex.decode("ascii"), v6), int(port_hex, 16)))
-            except ValueError:
-                continue
-    return found if readable else None
-
-
-def _proc_address(hexaddr: str, v6: bool) -> str:
-    raw = bytes.fromhex(hexaddr)
-    if len(raw) != (16 if v6 else 4):
-        raise ValueError("bad address")
-    if sys.byteorder == "little":
-        raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    if not v6:
-        return ".".join(str(b) for b in raw)
-    import ipaddress
-
-    ip = ipaddress.IPv6Address(raw)
-    # Python before 3.13 writes a mapped address as ::ffff:7f00:1; compare in one spelling.
-    return f"::ffff:{ip.ipv4_mapped}" if ip.ipv4_mapped is not None else str(ip)
 
 
 def _connect_any(addresses: tuple[str, ...], port: int) -> tuple[bool | None, str]:

@@ -136,21 +136,26 @@ def linux_listeners(host: Host, ports: tuple[int, ...]) -> PortEvidence:
             note="Listeners on the login callback ports cannot be seen here: there is no process table (/proc) to read "
             "(an image under --root runs nothing).",
         )
-    found = host.tcp_listeners()
-    if found is not None:
-        wanted = set(ports)
-        sockets = [Socket(port, address, uid, inode) for address, port, uid, inode in found if port in wanted and address in KEPT]
-    else:
-        sockets, unreadable = _proc_sockets(host.proc, host, ports)
-        if unreadable:
-            return PortEvidence(
-                ports,
-                visible=False,
-                note=f"Listeners on the login callback ports cannot be seen: {'; '.join(unreadable)} could not be read.",
-            )
+    sockets, unreadable = listening(host, host.proc, ports)
+    if unreadable:
+        return PortEvidence(
+            ports,
+            visible=False,
+            note=f"Listeners on the login callback ports cannot be seen: {'; '.join(unreadable)} could not be read.",
+        )
     if not sockets:
         return PortEvidence(ports)
     return _owned(host, host.proc, ports, sockets)
+
+
+def listening(host: Host, proc: Path, ports: tuple[int, ...]) -> tuple[list[Socket], list[str]]:
+    """The sockets listening on ``ports`` on loopback or every address (netlink, else ``proc/net/tcp{,6}``),
+    and the tables that could not be read.  Also what the proxy check asks (collect/network.py)."""
+    found = host.tcp_listeners()
+    if found is None:
+        return _proc_sockets(proc, host, ports)
+    wanted = set(ports)
+    return [Socket(port, address, uid, inode) for address, port, uid, inode in found if port in wanted and address in KEPT], []
 
 
 def _proc_sockets(proc: Path, host: Host, ports: tuple[int, ...]) -> tuple[list[Socket], list[str]]:
