@@ -62,6 +62,11 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
 
     # tmux answers through a subprocess per server (10-30 ms): ask it while the files are read.
     tmux_job = Background(lambda: _tmux(host)) if _tmux_may_run(host) else None
+    # Without /proc (macOS, Windows) the process table and the listeners come from other
+    # programs (ps, lsof, tasklist, netstat: tens of milliseconds each): ask them meanwhile too.
+    elsewhere = host.live and host.proc is None
+    processes_job = Background(lambda: _processes(host)) if elsewhere else None
+    ports_job = Background(lambda: _ports(host)) if elsewhere else None
     home = guarded("CODEX_HOME", lambda: collect_codex_home(host), lambda: _codex_home_fallback(host))
     auth_path = home.path / K.AUTH_FILENAME
     auth = guarded("auth.json", lambda: collect_auth_file(host, home.path), lambda: AuthFileEvidence(auth_path, False))
@@ -87,9 +92,9 @@ def collect(host: Host, *, origins: bool = True, execute: bool = True, trace: bo
     copies = guarded("auth.json copies", lambda: _auth_copies(host, home.path, auth), lambda: no_copies)
     # Only refresh-conflict-risk reads the process table so far: a login without a
     # refresh token cannot conflict, and a check should not pay for the walk.
-    processes = guarded("processes", lambda: _processes(host), lambda: None)
+    processes = guarded("processes", lambda: processes_job.result(LIVE_WAIT) if processes_job else _processes(host), lambda: None)
     tmux = guarded("tmux", lambda: tmux_job.result(TMUX_WAIT), lambda: None) if tmux_job is not None else None
-    ports = guarded("login ports", lambda: _ports(host), lambda: None)
+    ports = guarded("login ports", lambda: ports_job.result(LIVE_WAIT) if ports_job else _ports(host), lambda: None)
     network = guarded("network settings", lambda: _network(host, dotenv, home.path), lambda: None)
     probe = guarded("online check", lambda: _online(host, dotenv), lambda: None) if online else None
     evidence = Evidence(
@@ -162,6 +167,8 @@ def release_plain_values(ev: Evidence) -> None:
 
 # tmux's own commands time out after a second or two; a server that never answers is skipped, and said so.
 TMUX_WAIT = 5.0
+# ps, lsof, tasklist and netstat run with their own timeouts of a second or two.
+LIVE_WAIT = 5.0
 
 
 _R = TypeVar("_R")
