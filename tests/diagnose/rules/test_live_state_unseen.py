@@ -59,3 +59,18 @@ def test_listeners_that_cannot_be_seen_are_named(machine: Machine) -> None:
     [f], _ = _mine(machine, live=True, platform="darwin", proc=None)
     assert "login callback ports" in f.detail
     assert "lsof -iTCP" in f.fix.summary
+
+
+def test_a_hanging_ps_or_lsof_does_not_hold_up_the_check(machine: Machine, tmp_path: Path) -> None:
+    import time
+
+    bindir = tmp_path / "hang"
+    bindir.mkdir()
+    for name in ("ps", "lsof"):
+        (bindir / name).write_text("#!/bin/sh\nexec /bin/sleep 30\n")
+        (bindir / name).chmod(0o755)
+    machine.env["PATH"] = str(bindir)
+    started = time.monotonic()
+    [f], _ = _mine(machine, live=True, platform="darwin", proc=None)
+    assert time.monotonic() - started < 6  # both asked at once, each cut off after its timeout
+    assert "process table cannot be read" in f.detail and "login callback ports" in f.detail
