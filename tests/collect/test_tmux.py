@@ -13,6 +13,7 @@ import pytest
 
 from authdoctor.collect.origins.provenance import tmux_settings
 from authdoctor.collect.tmux import RUNNING, STALE, UNREADABLE, WATCHED, TmuxEvidence, TmuxServer, collect_tmux, read_server
+from authdoctor.collect.tmux_sockets import may_find_server
 from authdoctor.host import Host
 from authdoctor.sandbox import personal_access_token
 from tests.tmuxtools import Servers, tmux_servers
@@ -133,6 +134,26 @@ def test_only_stale_sockets_means_no_server(servers: Servers, tmp_path: Path) ->
     dead = servers.start("dead", CODEX_ACCESS_TOKEN="at-dead-000000000000")
     servers.kill_hard(dead)
     assert collect_tmux(host_for(servers, tmp_path)) is None
+
+
+def test_may_find_server_is_false_only_when_collecting_would_find_nothing(servers: Servers, tmp_path: Path) -> None:
+    # It decides whether the check gives the collector a thread: a wrong False would hide a server.
+    host = host_for(servers, tmp_path)
+    assert not may_find_server(host) and collect_tmux(host) is None  # no socket folder yet
+    dead = servers.start("dead", CODEX_ACCESS_TOKEN="at-dead-000000000000")
+    servers.kill_hard(dead)
+    assert dead.exists() and not may_find_server(host) and collect_tmux(host) is None
+    assert may_find_server(host_for(servers, tmp_path, TMUX=f"{dead},1,0"))  # $TMUX: always asked
+    live = servers.start("live", CODEX_ACCESS_TOKEN="at-live-000000000000")
+    assert may_find_server(host) and collect_tmux(host) is not None
+    assert not may_find_server(host._replace(uid=None)) and not may_find_server(host._replace(platform="win32"))
+    assert live.exists()
+
+
+def test_may_find_server_when_the_folder_cannot_be_listed(tmp_path: Path) -> None:
+    (tmp_path / f"tmux-{os.getuid()}").write_text("a file where tmux's folder should be")
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "TMUX_TMPDIR": str(tmp_path)}
+    assert may_find_server(Host(env=env, home=tmp_path, uid=os.getuid(), proc=None))  # collect_tmux says the folder cannot be listed
 
 
 def test_the_server_this_terminal_runs_in(servers: Servers, tmp_path: Path) -> None:

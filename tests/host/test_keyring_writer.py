@@ -119,3 +119,14 @@ def test_fake_writer_logs_names_never_secrets() -> None:
     fake.failing.add("set")
     with pytest.raises(KeyringError):
         fake.set(SERVICE, ACCOUNT, b"value-3")
+
+
+def test_the_real_host_hands_out_the_same_writer_as_its_probe(tmp_path: Path) -> None:
+    """The probe is imported lazily; the writer fix and undo use must come through all the same."""
+    from authdoctor.host import Host
+    from authdoctor.host.keyring import default_keyring_probe, keyring_writer_for
+
+    host = Host.from_system(home=str(tmp_path))
+    expected = getattr(default_keyring_probe(), "writer", None)
+    got = keyring_writer_for(host)
+    assert type(got) is type(expected(host) if expected is not None else None)

@@ -219,13 +219,16 @@ def _processes(host: Host) -> tuple[CodexProcess, ...] | None:
 
 
 def _tmux_may_run(host: Host) -> bool:
-    """Whether any tmux server could run: $TMUX, or tmux's socket folder exists (one stat; collect/tmux.py has the rest)."""
-    if host.uid is None or host.is_windows:
-        return False
-    if host.env.get("TMUX"):
+    """Whether any tmux server could run: $TMUX, or a socket in tmux's folder that does not refuse a connection.
+
+    Only then is collect/tmux.py imported and run (collect/tmux_sockets.py says why).
+    """
+    from authdoctor.collect.tmux_sockets import may_find_server
+
+    try:
+        return may_find_server(host)
+    except Exception:  # noqa: BLE001 - then the collector runs, guarded, and says what went wrong
         return True
-    folder = host.path(host.env.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{host.uid}"  # noqa: S108 - tmux's own default; only looked at
-    return host.stat(folder) is not None
 
 
 def _tmux(host: Host) -> TmuxEvidence | None:

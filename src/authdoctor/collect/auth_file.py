@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,12 +148,38 @@ def _opt_str(obj: dict[str, object], key: str) -> str | Problem | None:
 # 0.169.0): a date, a `T`, `t` or space, a time with optional fraction, and an
 # offset `Z`/`z`, `±hh:mm` or `±hhmm`.  Anything else -- a date alone, a time
 # without an offset -- makes serde fail, and with it the whole auth.json.
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:?\d{2})")
+# As a pattern: \d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:?\d{2}),
+# checked by hand below: compiling it costs more than the rest of reading auth.json.
+# None stands for a digit (any Unicode decimal digit, as the pattern's \d).
+_RFC3339_HEAD = (None, None, None, None, "-", None, None, "-", None, None, "Tt ", None, None, ":", None, None, ":", None, None)
+
+
+def rfc3339_shape(raw: str) -> bool:
+    """Whether ``raw`` has the shape chrono accepts (see above); the values are fromisoformat's business."""
+    head = raw[: len(_RFC3339_HEAD)]
+    if len(head) < len(_RFC3339_HEAD):
+        return False
+    for c, want in zip(head, _RFC3339_HEAD, strict=True):
+        if not (c.isdecimal() if want is None else c in want):
+            return False
+    rest = raw[len(_RFC3339_HEAD) :]
+    if rest[:1] == ".":
+        end = 1
+        while end < len(rest) and rest[end].isdecimal():
+            end += 1
+        if end == 1:
+            return False
+        rest = rest[end:]
+    if rest in ("Z", "z"):
+        return True
+    if len(rest) == 6 and rest[3] == ":":
+        rest = rest[:3] + rest[4:]
+    return len(rest) == 5 and rest[0] in "+-" and rest[1:].isdecimal()
 
 
 def _parse_time(raw: str) -> datetime | None:
     """An RFC 3339 timestamp, or None when Codex could not read it either."""
-    if not _RFC3339.fullmatch(raw):
+    if not rfc3339_shape(raw):
         return None
     try:
         when = datetime.fromisoformat(raw[:-1] + "+00:00" if raw[-1] in "Zz" else raw)

@@ -155,13 +155,13 @@ def codex_processes(host: Host, watch: Iterable[str] = WATCHED) -> tuple[CodexPr
     found: list[CodexProcess] = []
     base = str(proc)
     # Plain os calls, no Path per pid: this loop visits every process on the machine
-    # and must cost a few microseconds each (a busy desktop runs hundreds).
+    # and must cost a few microseconds each (a busy desktop runs hundreds).  os.open
+    # rather than open(): a buffered file object costs 3 times the whole read.
     for pid in pids:
         if pid == me:
             continue
         try:
-            with open(f"{base}/{pid}/comm", "rb") as fh:
-                name = fh.read(256).decode("utf-8", "replace").strip()
+            name = _read_comm(f"{base}/{pid}/comm")
         except OSError:
             continue
         if not maybe_codex(name):
@@ -359,6 +359,15 @@ def _read(path: Path, limit: int, *, cut: bool = False) -> bytes | None:
     if len(data) > limit:
         return data[:limit] if cut else None
     return data
+
+
+def _read_comm(path: str) -> str:
+    """A process's name: ``/proc/PID/comm`` (at most 16 bytes, whole in one read).  Raises OSError."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 256).decode("utf-8", "replace").strip()
+    finally:
+        os.close(fd)
 
 
 def _base(word: str) -> str:

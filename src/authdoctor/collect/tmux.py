@@ -38,19 +38,20 @@ What this relies on (checked with Debian's tmux 3.3a):
 
 Only the watched variables (credential overrides, base URL, CODEX_HOME,
 proxies, CA bundles, workload identity) are kept, their values as
-:class:`~authdoctor.secret.Secret`.  This runs on every check: when no server
-socket exists, listing one directory is all it costs.
+:class:`~authdoctor.secret.Secret`.  A check runs this (in a thread of its own)
+only when collect/tmux_sockets.py finds a socket that does not refuse a
+connection, or ``$TMUX`` names one; otherwise this module is not even imported.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from authdoctor.codex import knowledge as K
+from authdoctor.collect.tmux_sockets import answers, current_socket, is_socket, socket_folder
 from authdoctor.host import Host
 from authdoctor.secret import Secret, scrub
 
@@ -127,7 +128,7 @@ def collect_tmux(host: Host) -> TmuxEvidence | None:
     if host.uid is None or host.is_windows:
         return None
     current = current_socket(host)
-    folder = host.path(host.env.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{host.uid}"  # noqa: S108 - tmux's own default; only listed
+    folder = socket_folder(host)
     problem: str | None = None
     try:
         entries = host.list_dir(folder)
@@ -138,8 +139,8 @@ def collect_tmux(host: Host) -> TmuxEvidence | None:
         problem = f"the tmux socket folder {folder} cannot be listed ({exc.strerror or exc})"
     # tmux resolves the folder (macOS: /tmp is /private/tmp) and $TMUX names the resolved path.
     real = host.realpath(folder) if entries else folder
-    sockets = [real / p.name for p in entries if _is_socket(host, p)]
-    if current is not None and current not in sockets and _is_socket(host, current):
+    sockets = [real / p.name for p in entries if is_socket(host, p)]
+    if current is not None and current not in sockets and is_socket(host, current):
         sockets.append(current)
     if not sockets and problem is None:
         return None
@@ -148,19 +149,13 @@ def collect_tmux(host: Host) -> TmuxEvidence | None:
         return None
     servers = tuple(
         TmuxServer(s, STALE, s == current, problem=_left_over(s))
-        if _answers(s) is False
+        if answers(s) is False
         else read_server(host, program, s, WATCHED, current=s == current)
         for s in sockets
     )
     if problem is None and not any(s.state != STALE for s in servers):
         return None
     return TmuxEvidence(program, servers, problem)
-
-
-def current_socket(host: Host) -> Path | None:
-    """The socket of the server this terminal runs in: the first field of ``$TMUX``."""
-    raw = host.env.get("TMUX", "").split(",")[0]
-    return host.path(raw) if raw else None
 
 
 def find_program(host: Host) -> str | None:
@@ -176,31 +171,6 @@ def find_program(host: Host) -> str | None:
 
 def _left_over(socket: Path) -> str:
     return f"no tmux server runs on {socket} any more (the socket file is left over)"
-
-
-def _answers(path: Path) -> bool | None:
-    """Whether a server listens on this Unix socket; False for a file a dead server left behind (no tmux to start).
-
-    ``_socket``, not ``socket``: the wrapper module costs milliseconds of imports a check does not need.
-    """
-    import _socket
-
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    try:
-        sock.settimeout(0.2)
-        sock.connect(str(path))
-    except ConnectionRefusedError:
-        return False
-    except OSError:
-        return None  # too long a path, no permission …: let tmux itself say
-    finally:
-        sock.close()
-    return True
-
-
-def _is_socket(host: Host, path: Path) -> bool:
-    st = host.stat(path, follow=False)
-    return st is not None and stat.S_ISSOCK(st.st_mode)
 
 
 def read_server(

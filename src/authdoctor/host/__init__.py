@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from authdoctor.errors import AuthdoctorError
-from authdoctor.host.keyring import default_keyring_probe
 
 if TYPE_CHECKING:
     import subprocess
 
-    from authdoctor.host.keyring import KeyringProbe
+    from authdoctor.host.keyring import KeyringProbe, KeyringStatus, KeyringWriter
 
 # Codex state files are small; anything bigger than this is not a real one and
 # must not make us read gigabytes into memory.
@@ -91,7 +90,7 @@ class Host(NamedTuple):
             env = {k: v for k, v in env.items() if not (k.startswith("XDG_") and k.endswith("_HOME")) and k not in _PER_HOME}
             env["HOME"] = str(home_path)
         # This machine's keyring says nothing about an image's.
-        keyring = None if root else default_keyring_probe()
+        keyring = None if root else _SystemKeyring()
         uid = os.getuid() if hasattr(os, "getuid") else None
         # An image has no running processes.
         proc = Path("/proc") if sys.platform.startswith("linux") and not root else None
@@ -232,6 +231,27 @@ class Host(NamedTuple):
                 out, err = b"", b""
             return RunResult(None, out, err, timed_out=True)
         return RunResult(proc.returncode, out, err)
+
+
+class _SystemKeyring:
+    """This OS's keyring probe, imported when a check first asks it something.
+
+    Codex stores its login in a file unless config.toml says otherwise, and then
+    the keyring is never probed; host/keyring.py (probes for three OSes and the
+    writers ``fix`` uses) costs about 2 ms to import, for nothing.
+    """
+
+    def probe(self, host: Host, account: str) -> KeyringStatus:
+        from authdoctor.host.keyring import default_keyring_probe
+
+        return default_keyring_probe().probe(host, account)
+
+    def writer(self, host: Host) -> KeyringWriter | None:
+        """The store ``fix`` and ``undo`` write, as the real probe hands it out (see keyring_writer_for)."""
+        from authdoctor.host.keyring import default_keyring_probe
+
+        make = getattr(default_keyring_probe(), "writer", None)
+        return make(host) if make is not None else None
 
 
 # After a timeout kill, how long to wait for the pipes to reach end of file.

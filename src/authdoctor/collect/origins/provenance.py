@@ -92,7 +92,8 @@ def _meaning(name: str) -> str | None:
 
 def tmux_settings(host: Host, names: frozenset[str]) -> tuple[list[Setting], list[ScanNote]]:
     """Watched variables in the global environment of the tmux server this terminal runs in."""
-    from authdoctor.collect.tmux import RUNNING, STALE, current_socket, find_program, read_server
+    from authdoctor.collect.tmux import RUNNING, STALE, find_program, read_server
+    from authdoctor.collect.tmux_sockets import current_socket
 
     socket = current_socket(host)
     if socket is None:

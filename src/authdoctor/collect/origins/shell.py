@@ -18,6 +18,7 @@ pre-pass): start-up time matters more than anything else here.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -156,6 +157,9 @@ def _bash_language() -> object:
 
     The ``__init__`` imports ``importlib.resources`` for its highlight queries,
     which costs about 13 ms; the grammar itself is one small extension module.
+    It is found and loaded with ``importlib.machinery`` alone: ``importlib.util``
+    (with ``importlib._abc``) costs another half millisecond.  A package that
+    the path finder cannot see (an unusual installer) is imported the usual way.
     """
     import sys
 
@@ -163,19 +167,19 @@ def _bash_language() -> object:
     mod = sys.modules.get(name)
     if mod is None:
         try:
-            import importlib.machinery
-            import importlib.util
+            from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec, PathFinder
 
-            spec = importlib.util.find_spec("tree_sitter_bash")
+            spec = PathFinder.find_spec("tree_sitter_bash")
             for folder in (spec.submodule_search_locations or []) if spec else []:
-                for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+                for suffix in EXTENSION_SUFFIXES:
                     path = f"{folder}/_binding{suffix}"
-                    loader = importlib.machinery.ExtensionFileLoader(name, path)
+                    loader = ExtensionFileLoader(name, path)
+                    sub = ModuleSpec(name, loader, origin=path)
+                    sub.has_location = True
                     try:
-                        sub = importlib.util.spec_from_file_location(name, path, loader=loader)
-                        if sub is None:
-                            continue
-                        mod = importlib.util.module_from_spec(sub)
+                        mod = loader.create_module(sub)
+                        # What importlib.util.module_from_spec would set.
+                        mod.__spec__, mod.__loader__, mod.__package__, mod.__file__ = sub, loader, sub.parent, path
                         loader.exec_module(mod)
                     except (ImportError, OSError):
                         mod = None
@@ -204,7 +208,13 @@ class Lexed(NamedTuple):
 
 
 _WORD_END = frozenset(b" \t\n;&|<>()")
-_GLOB = frozenset(b"*?[")
+# What ends a run of plain characters: the end of the word, or a quote, escape or expansion.
+_PLAIN_STOPS = b" \t\n;&|<>()\\'\"$`"
+# Translation tables that turn those bytes (and ":" too, in an assignment) into 0 and every
+# other byte into something else, so ``find(0)`` finds a run's end at C speed: a token is
+# hundreds of characters, and a Python loop over them cost a quarter of a millisecond each.
+_PLAIN = bytes.maketrans(b"\0" + _PLAIN_STOPS, b"\1" + bytes(len(_PLAIN_STOPS)))
+_PLAIN_IN_ASSIGNMENT = bytes.maketrans(b"\0:" + _PLAIN_STOPS, b"\1" + bytes(len(_PLAIN_STOPS) + 1))
 _ANSI = {ord("n"): "\n", ord("t"): "\t", ord("r"): "\r", ord("a"): "\a", ord("b"): "\b", ord("e"): "\x1b", ord("E"): "\x1b"}
 _ANSI.update({ord("f"): "\f", ord("v"): "\v", ord("\\"): "\\", ord("'"): "'", ord('"'): '"', ord("?"): "?"})
 
@@ -226,7 +236,7 @@ def lex_word(buf: bytes, at: int, lookup: Callable[[str], str | None] | None = N
 
     def emit(s: str, quoted: bool) -> None:
         out.append(s)
-        pat.append("".join(f"[{c}]" if c in "*?[" else c for c in s) if quoted else s)
+        pat.append(_glob_quote(s) if quoted else s)
 
     def tilde(i: int) -> int:
         nonlocal known
@@ -281,17 +291,30 @@ def lex_word(buf: bytes, at: int, lookup: Callable[[str], str | None] | None = N
             emit(":", False)
             i = tilde(i + 1)
         else:
-            j = i + 1
-            while j < n and buf[j] not in _WORD_END and buf[j] not in b"\\'\"$`" and not (assignment and buf[j] == 0x3A):
-                j += 1
-            chunk = _dec(buf[i:j])
-            globbed = globbed or any(ch in _GLOB for ch in buf[i:j])
-            emit(chunk, False)
+            j = _plain_end(buf, i + 1, _PLAIN_IN_ASSIGNMENT if assignment else _PLAIN)
+            raw = buf[i:j]
+            globbed = globbed or b"*" in raw or b"?" in raw or b"[" in raw
+            emit(_dec(raw), False)
             i = j
     i = min(i, n)  # an unterminated quote runs to the end of the buffer, not past it
     if not known:
         return Lexed(None, i)
     return Lexed("".join(out), i, "".join(pat) if globbed else None)
+
+
+def _glob_quote(s: str) -> str:
+    """``s`` as an fnmatch pattern that matches only itself: each of ``*?[`` in brackets."""
+    if "*" not in s and "?" not in s and "[" not in s:
+        return s
+    return s.replace("[", "[[]").replace("*", "[*]").replace("?", "[?]")  # "[" first: the others add brackets
+
+
+def _plain_end(buf: bytes, start: int, table: bytes) -> int:
+    """Where the run of plain characters from ``start`` ends: the first byte ``table`` turns into 0, or the end."""
+    stop = buf.find(b"\n", start)  # a line break always ends it: look no further
+    stop = len(buf) if stop < 0 else stop
+    k = buf[start:stop].translate(table).find(0)
+    return stop if k < 0 else start + k
 
 
 def _dec(b: bytes) -> str:
@@ -326,12 +349,18 @@ def _lex_double(buf: bytes, i: int, lookup: Callable[[str], str | None] | None, 
             known = False
             i = _skip_backticks(buf, i + 1)
             continue
-        j = i + 1
-        while j < n and buf[j] not in b'"\\$`':
-            j += 1
+        j = _double_end(buf, i + 1)
         emit(_dec(buf[i:j]), True)
         i = j
     return min(i + 1, n), known
+
+
+def _double_end(buf: bytes, start: int) -> int:
+    """Where the run of plain characters inside double quotes from ``start`` ends: the first of
+    ``"``, ``\\``, ``$`` or a backquote, or the end (found with bytes.find, as _plain_end does)."""
+    quote = buf.find(b'"', start)
+    end = len(buf) if quote < 0 else quote
+    return min((k for k in (buf.find(b"\\", start, end), buf.find(b"$", start, end), buf.find(b"`", start, end)) if k >= 0), default=end)
 
 
 def _lex_dollar(buf: bytes, i: int, lookup: Callable[[str], str | None] | None) -> tuple[int, str | None]:
@@ -671,7 +700,7 @@ class _Walker:
         self._salvaged: set[int] = set()
         self._owned: dict[int, str] | None = None
         self._in_error = False
-        self._wanted = _wanted_re(data, names)
+        self._wanted = _Wanted(data, names)
         self._starts: list[int] | None = None
 
     # --- structure ---------------------------------------------------------
@@ -681,7 +710,7 @@ class _Walker:
             nxt = nodes[idx + 1] if idx + 1 < len(nodes) else None
             if nxt is not None and nxt.type == "&":
                 continue  # a background job runs in a subshell
-            if node.type != "ERROR" and self._wanted.search(self.data, node.start_byte, node.end_byte) is None:
+            if node.type != "ERROR" and not self._wanted.within(node.start_byte, node.end_byte):
                 continue  # most statements cannot matter; walking them is what costs time
             self.stmt(node, conds, loops, in_fn)
 
@@ -1274,20 +1303,70 @@ class _Walker:
 _ALWAYS_WANTED = rb"(?<![^\s;&|({`'\"])(?:source|\\?\.)[ \t]|\b(?:set|setopt|unsetopt|eval|emulate|return|exit)\b|(?i:all_?export)"
 _FUNC_DEF = rb"(?m)^[ \t]*(?:function[ \t]+([\w-]+)|([\w-]+)[ \t]*\(\))"
 _SOURCE_LINE = rb"(?m)^.*(?:(?<![^\s;&|({`'\"])(?:source|\\?\.)[ \t]|\[|\btest\b|\bfor\b).*$"
+# Every line _SOURCE_LINE matches holds one of these: without them it is not compiled.
+_SOURCE_LINE_LITERALS = (b". ", b".\t", b"source ", b"source\t", b"[", b"test", b"for")
 
 
-def _wanted_re(data: bytes, names: frozenset[str]) -> re.Pattern[bytes]:
-    """What makes a statement worth walking: a watched or tracked name, a function
-    that may hold one, or a command that changes how later ones act."""
+# Whatever _ALWAYS_WANTED matches holds one of these (the second group in any case):
+# a file without them never compiles it.
+_ALWAYS_LITERALS = (b". ", b".\t", b"source ", b"source\t", b"set", b"eval", b"emulate", b"return", b"exit")
+_ALWAYS_BLIND = (b"allexport", b"all_export")
+# ``[\w-]`` of a bytes pattern: what may not touch a wanted word on either side.
+_WORDISH = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def wanted_words(data: bytes, names: frozenset[str]) -> set[bytes]:
+    """A watched or tracked name, a function that may hold one, or a variable a
+    source path, a file test or a loop list uses: what makes a statement worth walking."""
     words = {n.encode() for n in names | INTERNAL_NAMES}
     if b"(" in data or b"function" in data:
         for m in re.finditer(_FUNC_DEF, data):
             words.add(m.group(1) or m.group(2))
-    # Variables a source path, a file test or a loop list uses must be tracked.
-    for line in re.findall(_SOURCE_LINE, data):
-        words.update(re.compile(_REF).findall(line))
-    alternatives = b"|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rb"(?<![\w-])(?:" + alternatives + rb")(?![\w-])|" + _ALWAYS_WANTED)
+    if any(lit in data for lit in _SOURCE_LINE_LITERALS):
+        for line in re.findall(_SOURCE_LINE, data):
+            words.update(re.compile(_REF).findall(line))
+    return words
+
+
+class _Wanted:
+    """Whether a statement can matter: it holds one of :func:`wanted_words` standing
+    alone, or something :data:`_ALWAYS_WANTED` matches (a command that changes how
+    later ones act).
+
+    The same answer as searching the pattern ``(?<![\\w-])(?:word|…)(?![\\w-])|``
+    + _ALWAYS_WANTED between the statement's bounds, without compiling a pattern per
+    file (over a millisecond for two dozen words): each word is found once with
+    ``bytes.find``.  As in that search, the byte before a word is looked at even
+    before the statement, and a word may run on past the statement's end.
+    """
+
+    def __init__(self, data: bytes, names: frozenset[str]) -> None:
+        self.data = data
+        size = len(data)
+        found: list[tuple[int, int, bool]] = []  # (start, end, nothing word-like follows in the file)
+        for word in wanted_words(data, names):
+            at = data.find(word) if word else -1
+            while at >= 0:
+                end = at + len(word)
+                if at == 0 or data[at - 1] not in _WORDISH:
+                    found.append((at, end, end == size or data[end] not in _WORDISH))
+                at = data.find(word, at + 1)
+        found.sort()
+        self._found = found
+        self._starts = [at for at, _, _ in found]
+        low = data.lower()
+        always = any(lit in data for lit in _ALWAYS_LITERALS) or any(lit in low for lit in _ALWAYS_BLIND)
+        self._always = re.compile(_ALWAYS_WANTED) if always else None
+
+    def within(self, start: int, end: int) -> bool:
+        found = self._found
+        i = bisect_left(self._starts, start)
+        while i < len(found) and found[i][0] < end:
+            _, stop, free = found[i]
+            if stop <= end and (free or stop == end):
+                return True
+            i += 1
+        return self._always is not None and self._always.search(self.data, start, end) is not None
 
 
 def _negate(conds: tuple[Cond, ...]) -> tuple[Cond, ...]:

@@ -30,15 +30,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from authdoctor.codex import knowledge as K
 from authdoctor.codex.tokens import relative
 from authdoctor.collect.origins.contexts import new_terminal_winner, user_shell
-from authdoctor.collect.tmux import UNREADABLE, TmuxServer, TmuxVariable
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
 from authdoctor.diagnose.rules.base import Facts, Rule, describe_login, shell_quote
 from authdoctor.secret import REDACTED
+
+if TYPE_CHECKING:
+    # Only for types: a check with no tmux server to read never imports the collector.
+    from authdoctor.collect.tmux import TmuxServer, TmuxVariable
 
 ID = "tmux-stale-environment"
 
@@ -234,7 +237,11 @@ def _origin(s: Stale) -> Origin:
 def _applies(f: Facts) -> bool:
     """Only a check that read every server may say none is stale."""
     tmux = f.ev.tmux
-    return tmux is not None and tmux.problem is None and all(s.state != UNREADABLE for s in tmux.servers)
+    if tmux is None:
+        return False
+    from authdoctor.collect.tmux import UNREADABLE  # imported already: it made f.ev.tmux
+
+    return tmux.problem is None and all(s.state != UNREADABLE for s in tmux.servers)
 
 
 RULE = Rule(
