@@ -29,8 +29,8 @@ def test_installed_once() -> None:
 
 def test_classes_behave_like_typing_namedtuples() -> None:
     s = Sample(Path("/x"))
-    assert s == (Path("/x"), None, ())
     assert s._replace(name="n").name == "n"
+    assert tuple(s) == (Path("/x"), None, ())
     assert Sample._fields == ("path", "name", "items")
     assert Sample._field_defaults == {"name": None, "items": ()}
     assert Sample.__annotations__["path"] == "Path"  # kept as written
@@ -52,9 +52,9 @@ def test_fast_eval_builds_the_same_new_and_leaves_other_sources_alone() -> None:
 
     from authdoctor._startup import _fast_eval
 
-    one = collections.namedtuple("One", ["only"])
+    one = collections.namedtuple("one", ["only"])
     assert one(1) == (1,) and one(only=2).only == 2
-    many = collections.namedtuple("Many", ["a", "b", "c"], defaults=(3,))
+    many = collections.namedtuple("many", ["a", "b", "c"], defaults=(3,))
     assert many(1, 2) == (1, 2, 3) and many(c=9, b=8, a=7) == (7, 8, 9)
     with pytest.raises(TypeError):
         many(1, 2, 3, 4)  # type: ignore[call-arg]

@@ -78,7 +78,7 @@ def test_holders_name_a_tmux_server_that_still_holds_the_variable(tmp_path: Path
     from tests.tmuxtools import tmux_servers
 
     with tmux_servers() as servers:
-        sock = servers.start(**{VAR: "stale-" + os.urandom(6).hex()})
+        sock = servers.start(CODEX_ACCESS_TOKEN="stale-" + os.urandom(6).hex())  # VAR
         servers.start("clean")
         host = Host(env={"HOME": str(tmp_path), "TMUX_TMPDIR": str(servers.tmpdir), "PATH": os.defpath}, home=tmp_path, uid=os.getuid())
         found = [h for h in holders(host, [VAR]) if "tmux" in h.what]

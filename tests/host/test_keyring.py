@@ -27,7 +27,15 @@ ACCOUNT = "cli|" + hashlib.sha256(b"/home/u/.codex").hexdigest()[:16]
 class NoRunHost(Host):
     """A Host on which starting any program is a test failure."""
 
-    def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> RunResult:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        input: bytes | None = None,
+    ) -> RunResult:
         raise AssertionError(f"unexpected run of {argv[0]}")
 
 

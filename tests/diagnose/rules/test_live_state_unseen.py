@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from tests.diagnose.rules.conftest import well_formed
 ID = "live-state-unseen"
 
 
-def _mine(machine: Machine, **host: object) -> tuple[list[Finding], tuple[str, ...]]:
+def _mine(machine: Machine, **host: Any) -> tuple[list[Finding], tuple[str, ...]]:
     diagnosis = diagnose(collect(machine.host()._replace(**host), execute=False))
     found = [f for f in diagnosis.findings if f.id == ID]
     for f in found:
