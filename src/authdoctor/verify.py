@@ -150,15 +150,17 @@ def holders(host: Host, names: Iterable[str]) -> list[Holder]:
 def _tmux_holders(host: Host, names: list[str]) -> list[Holder]:
     """tmux servers that would still hand one of ``names`` to new panes (the fix removes them; one may have refused)."""
     from authdoctor.collect.tmux import collect_tmux
+    from authdoctor.plan.model import TmuxTarget
 
     tmux = collect_tmux(host)
+    if tmux is None:
+        return []
     found: list[Holder] = []
-    for server in tmux.running() if tmux is not None else ():
+    for server in tmux.running():
         held = [v for v in server.variables if v.name in names and v.value is not None]
         if held:
-            commands = "; ".join(
-                f"`tmux -S {server.socket} set-environment {'-g' if v.session is None else f'-t {v.session.id}'} -u {v.name}`" for v in held
-            )
+            targets = (TmuxTarget(tmux.program, server.socket, v.session.id if v.session else None, v.name) for v in held)
+            commands = "; ".join(f"`{t.unset_command()}`" for t in targets)
             found.append(
                 Holder(f"the tmux server at {server.socket}", f"new panes inherit its environment: run {commands}, or restart tmux")
             )

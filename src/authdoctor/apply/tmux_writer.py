@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from authdoctor.collect.tmux_sockets import client_env
 from authdoctor.errors import AuthdoctorError
 from authdoctor.host import Host
 from authdoctor.plan.model import TmuxTarget
 
 TIMEOUT = 2.0
 _NOT_SET = (b"unknown variable", b"no such variable")
-_CLIENT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMUX_TMPDIR")
 
 
 class TmuxWriter:
@@ -30,7 +30,7 @@ class TmuxWriter:
     def _run(self, target: TmuxTarget, args: Sequence[str], data: bytes | None = None) -> tuple[int | None, bytes, bytes]:
         # -u: values are bytes, not text in the client's locale (without it tmux prints some as `_`).
         # A minimal environment: a client must not hand our own variables to the server.
-        env = {k: v for k in _CLIENT_ENV if (v := self._host.env.get(k)) is not None}
+        env = client_env(self._host)
         res = self._host.run([target.program, "-u", "-S", str(target.socket), *args], timeout=TIMEOUT, input=data, env=env)
         if res.timed_out:
             raise AuthdoctorError(f"the tmux server at {target.socket} did not answer within {TIMEOUT:.0f} s", hint="is it stopped?")

@@ -311,7 +311,7 @@ def _describe(
     found = watched_values(items, wanted)
     values = tuple(found.items())
     holds = frozenset(found)
-    home = _codex_home(host, pid_dir, items)
+    home = codex_home_of(host, items, _cwd(pid_dir))
     registered = None
     if role == MANAGED_DAEMON and home is not None:
         if home not in daemon_pids:
@@ -321,8 +321,11 @@ def _describe(
     return CodexProcess(pid, role, home, holds, True, started, uid, comm, registered, values, stopped, via)
 
 
-def _codex_home(host: Host, pid_dir: Path, environ: list[bytes]) -> Path | None:
-    """The home this process uses, resolved the way Codex's ``find_codex_home`` does."""
+def codex_home_of(host: Host, environ: Iterable[bytes], cwd: Path | None = None) -> Path | None:
+    """The home a process with this environment uses, resolved the way Codex's ``find_codex_home`` does.
+
+    ``cwd`` is the process's working directory, for a relative CODEX_HOME (None: unknown).
+    """
     values: dict[bytes, bytes] = {}
     for item in environ:
         key, sep, value = item.partition(b"=")
@@ -332,14 +335,20 @@ def _codex_home(host: Host, pid_dir: Path, environ: list[bytes]) -> Path | None:
     if raw:
         path = Path(os.fsdecode(raw))
         if not path.is_absolute():
-            try:
-                path = (pid_dir / "cwd").readlink() / path
-            except OSError:
+            if cwd is None:
                 return path
+            path = cwd / path
         # Codex canonicalises CODEX_HOME (authdoctor's own CODEX_HOME evidence too).
         return host.realpath(path)
     home = values.get(b"HOME")
     return Path(os.fsdecode(home)) / K.DEFAULT_HOME_DIRNAME if home else None
+
+
+def _cwd(pid_dir: Path) -> Path | None:
+    try:
+        return (pid_dir / "cwd").readlink()
+    except OSError:
+        return None
 
 
 def _argv(pid_dir: Path) -> list[str] | None:

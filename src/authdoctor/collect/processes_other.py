@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from authdoctor.codex import knowledge as K
 from authdoctor.host import Host
 
 if TYPE_CHECKING:
@@ -157,7 +155,7 @@ def darwin_processes(
         if found_role is None:
             continue
         values = P.watched_values(environ, wanted)
-        home = _home(environ)
+        home = P.codex_home_of(host, environ)
         via = P.via_of(row.executable)
         found.append(
             P.CodexProcess(
@@ -178,18 +176,6 @@ def darwin_processes(
     return tuple(sorted(found, key=lambda p: p.pid))
 
 
-def _home(environ: Sequence[bytes]) -> Path | None:
-    values: dict[bytes, bytes] = {}
-    for item in environ:
-        key, sep, value = item.partition(b"=")
-        if sep and key in (b"CODEX_HOME", b"HOME") and key not in values:
-            values[key] = value
-    if values.get(b"CODEX_HOME"):
-        return Path(os.fsdecode(values[b"CODEX_HOME"]))
-    home = values.get(b"HOME")
-    return Path(os.fsdecode(home)) / K.DEFAULT_HOME_DIRNAME if home else None
-
-
 def _base(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
@@ -200,14 +186,10 @@ TASKLIST_ARGV = ("tasklist", "/FO", "CSV", "/NH", "/FI", "IMAGENAME eq codex.exe
 
 
 def parse_tasklist(text: str) -> list[tuple[str, int]]:
-    """``(image, pid)`` rows of ``tasklist /FO CSV /NH``; the "no tasks" line and garbage are skipped."""
-    import csv
+    """``(image, pid)`` rows of ``tasklist /FO CSV /NH`` (the login-port reader's parser); the "no tasks" line and garbage are skipped."""
+    from authdoctor.collect.ports import parse_tasklist as names_by_pid
 
-    rows: list[tuple[str, int]] = []
-    for fields in csv.reader(text.splitlines()):
-        if len(fields) >= 2 and fields[1].strip().isdigit():
-            rows.append((fields[0].strip(), int(fields[1])))
-    return rows
+    return [(image, pid) for pid, image in names_by_pid(text.encode("utf-8", "replace")).items()]
 
 
 def windows_processes(host: Host) -> tuple[CodexProcess, ...] | None:

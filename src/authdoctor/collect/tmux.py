@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from authdoctor.codex import knowledge as K
-from authdoctor.collect.tmux_sockets import answers, current_socket, is_socket, socket_folder
+from authdoctor.collect.tmux_sockets import answers, client_env, current_socket, is_socket, socket_folder
 from authdoctor.host import Host
 from authdoctor.secret import Secret, scrub
 
@@ -75,8 +75,6 @@ _MAX_SESSIONS = 256
 _SERVER = "authdoctor:server "
 _SESSION = "authdoctor:session "
 _ENVIRONMENT = "authdoctor:environment "
-# What the tmux client may see of our environment: nothing that could hold a credential.
-_CLIENT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE")
 
 
 class TmuxSession(NamedTuple):
@@ -208,7 +206,7 @@ def read_server(
 
 
 def _ask(host: Host, program: str, socket: Path, commands: list[str]) -> RunResult:
-    env = {k: v for k in _CLIENT_ENV if (v := host.env.get(k)) is not None}
+    env = client_env(host)
     # -u: the server sends a client it believes not UTF-8 capable every control
     # character and non-ASCII byte as "_"; with it, values arrive byte for byte.
     return host.run([program, "-u", "-S", str(socket), *commands], timeout=TIMEOUT, env=env)

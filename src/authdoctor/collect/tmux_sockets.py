@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from authdoctor.host import Host
 
 
+# What a tmux client may see of our environment: nothing that could hold a credential.
+CLIENT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE")
+
+
+def client_env(host: Host) -> dict[str, str]:
+    """The environment a tmux client runs with (the collector's, and fix's and undo's)."""
+    return {k: v for k in CLIENT_ENV if (v := host.env.get(k)) is not None}
+
+
 def socket_folder(host: Host) -> Path:
     """tmux's own folder for this user's sockets (only looked at)."""
     return host.path(host.env.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{host.uid}"  # noqa: S108 - tmux's own default
