@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -164,6 +165,33 @@ def test_run_does_not_wait_for_an_escaped_descendant(tmp_path: Path, monkeypatch
     )
     assert time.monotonic() - start < 3
     assert res.timed_out
+
+
+def test_run_keeps_output_read_before_a_timeout(tmp_path: Path) -> None:
+    res = _host(tmp_path).run(["sh", "-c", "echo early; echo e >&2; sleep 30"], timeout=0.5)
+    assert res.timed_out
+    assert (res.stdout, res.stderr) == (b"early\n", b"e\n")
+
+
+def test_run_times_out_a_child_that_closes_its_pipes_and_stays(tmp_path: Path) -> None:
+    """Reading ends at end of file; the wait for the exit still honours the timeout."""
+    start = time.monotonic()
+    res = _host(tmp_path).run(["sh", "-c", "echo bye; exec >&- 2>&-; sleep 30"], timeout=0.5)
+    assert time.monotonic() - start < 3
+    assert res.timed_out
+    assert res.stdout == b"bye\n"
+
+
+def test_run_reads_large_output_on_both_streams(tmp_path: Path) -> None:
+    script = "import sys\nfor i in range(2000):\n    sys.stdout.write('o' * 100 + '\\n'); sys.stderr.write('e' * 100 + '\\n')"
+    res = _host(tmp_path).run([sys.executable, "-c", script], timeout=20)
+    assert (res.returncode, len(res.stdout), len(res.stderr)) == (0, 202000, 202000)
+
+
+def test_run_without_pidfd_uses_popen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "pidfd_open", raising=False)
+    res = _host(tmp_path).run(["sh", "-c", "echo out; exit 4"], timeout=5)
+    assert (res.returncode, res.stdout) == (4, b"out\n")
 
 
 def test_run_closes_stdin(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ environment and a fixed clock, so no test depends on (or touches) the real home.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -216,11 +217,17 @@ class Host(NamedTuple):
             # An argument or environment value with a NUL byte; never echo it.
             return RunResult(None, b"", b"", error=f"could not start {argv[0]}: an argument or variable contains a NUL byte")
         try:
-            out, err = proc.communicate(input=input, timeout=timeout)
-        except subprocess.TimeoutExpired:
+            if input is None and hasattr(os, "pidfd_open"):
+                out, err = _communicate(proc, timeout)
+            else:
+                out, err = proc.communicate(input=input, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
             _kill_group(proc)
+            # Our own reader hands over what it read; Popen keeps its own and returns it all.
+            prior = (exc.output or b"", exc.stderr or b"") if isinstance(exc, _timeout_type()) else (b"", b"")
             try:
                 out, err = proc.communicate(timeout=_DRAIN_TIMEOUT)
+                out, err = prior[0] + out, prior[1] + err
             except subprocess.TimeoutExpired:
                 # A descendant left the process group (setsid, a daemon) and
                 # still holds our pipes: stop waiting for it.
@@ -272,6 +279,69 @@ def _size(limit: int) -> str:
     if limit >= 1024 and limit % 1024 == 0:
         return f"{limit // 1024} KiB"
     return f"{limit} bytes"
+
+
+@functools.cache
+def _timeout_type() -> type[subprocess.TimeoutExpired]:
+    import subprocess
+
+    class _Timeout(subprocess.TimeoutExpired):
+        """A timeout from :func:`_communicate`, carrying what was read before it."""
+
+    return _Timeout
+
+
+def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes]:
+    """``proc.communicate(timeout=…)`` without its polling wait (Linux).
+
+    After the pipes close, Popen waits for the exit with a loop of growing sleeps
+    (0.5, 1, 2 … ms), which rounds every short program up by about a millisecond;
+    a shell start-up is a few.  A pidfd becomes readable the moment the process
+    exits.  A child that closes its pipes but keeps running still times out.
+    """
+    import selectors
+    import time
+
+    _Timeout = _timeout_type()
+    deadline = time.monotonic() + timeout
+    chunks: dict[int, list[bytes]] = {}
+    with selectors.DefaultSelector() as sel:
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                chunks[stream.fileno()] = []
+                sel.register(stream.fileno(), selectors.EVENT_READ)
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Timeout(proc.args, timeout, _joined(proc.stdout, chunks), _joined(proc.stderr, chunks))
+            for key, _ in sel.select(left):
+                data = os.read(key.fd, 65536)
+                if data:
+                    chunks[key.fd].append(data)
+                else:
+                    sel.unregister(key.fd)
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+        except OSError:
+            pidfd = None  # an old kernel: Popen's own wait below
+        if pidfd is not None:
+            try:
+                sel.register(pidfd, selectors.EVENT_READ)
+                if not sel.select(max(0.0, deadline - time.monotonic())):
+                    raise _Timeout(proc.args, timeout, _joined(proc.stdout, chunks), _joined(proc.stderr, chunks))
+            finally:
+                os.close(pidfd)
+    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    out, err = _joined(proc.stdout, chunks), _joined(proc.stderr, chunks)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    return out, err
+
+
+def _joined(stream: object, chunks: dict[int, list[bytes]]) -> bytes:
+    fileno = getattr(stream, "fileno", None)
+    return b"".join(chunks.get(fileno(), ())) if fileno is not None else b""
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
