@@ -32,16 +32,46 @@ off, ``$0`` is ``-bash`` but the shell was not started by ``login``, and
 Arch compile that in; elsewhere no such file exists).  zsh takes ``PS4`` from the
 environment as root (verified with zsh 5.9), so zsh always runs for real.
 
+**ksh93 is always emulated.**  ksh93 takes ``PS4`` from the environment, even
+as root, but a real login start-up numbers lines wrongly after a ``.``: the
+sourced file's lines are offset by the line of the ``.`` and the caller's later
+lines by the sourced file's length (ksh93u+m 1.0.4 reads profiles with one line
+counter).  So ``ksh [-i] -c SCRIPT`` sources ``/etc/profile``,
+``$HOME/.profile``, ``/etc/ksh.kshrc`` and the file ``$ENV`` names (after
+parameter expansion; ``$HOME/.kshrc`` by default), in that order, with
+``${.sh.subshell}``, ``${.sh.level}`` (dot scripts and function calls),
+``${LINENO}`` and ``${.sh.file}`` in PS4.  ksh93 does not count ``eval`` in any
+of these and numbers an eval's commands from its own text, so the reader keeps
+the eval'd text and decides, record by record, whether a command came from it
+(see :class:`_KshReader`).  What differs from a real login, measured with the
+real shell: a real start-up reads its top-level files command by command while
+``.`` parses a whole file first, so an alias defined in ``~/.profile`` is not
+yet in effect further down that same file, and a syntax error skips the whole
+file instead of its rest; in an interactive shell a failing special built-in
+ends the whole start-up file instead of only its command (except ``.`` of a
+file that cannot be read, see :func:`_ksh_plan`); ``-o login_shell`` is off.
+``functrace`` is turned on so the bodies of ``function name { …; }``
+functions are traced too (ksh93u+m).
+The emulating shell gets ``ENV=/./dev/null`` (reads nothing) and
+``HISTFILE=/dev/null`` (the script never lands in the person's history), and
+puts back the person's ``ENV`` (or ksh's default) before anything runs.  dash
+cannot be traced with file names (no file in its xtrace, no ``LINENO`` in PS4).
+
 What the trace cannot see: a value set by a builtin that is not an assignment
 (``read``, ``printf -v``), a ``declare -x`` local to a bash function (bash's
 depth does not count calls, and ``${FUNCNAME}`` in PS4 costs too much), and
 anything after a start-up file turns zsh's PROMPT_SUBST off (our subshell
-marker then stays unexpanded).  The final values catch all of these.
+marker then stays unexpanded), or anything zsh or ksh run with their stderr
+redirected (``{ …; } 2>/dev/null``: the trace goes there too).  The final
+values catch all of these.
 
 Cost: xtrace itself is most of it -- every traced command expands PS4 and
 writes a line (on Debian, zsh's own ``-x`` already adds about 30 % to a login
 start-up, bash's about 10-20 %).  The reader keeps its share small by reading
-in Python only the few records that matter and finding them with C searches.
+in Python only the few records that matter and finding them with C searches
+(for ksh, every record while an eval may still be running).  ksh's emulated,
+traced start-up takes about twice as long as a bare ``ksh -lic exit``
+(400 lines of start-up files, this machine; the emulation alone about 1.2x).
 
 This module starts processes itself instead of through ``Host.run``: the trace
 must be read as it is written (it can be tens of MiB for oh-my-zsh, and must be
@@ -70,7 +100,10 @@ if TYPE_CHECKING:
 
 SOURCE_NAME = "shell trace"
 FAMILY = "trace"
-SHELLS = ("bash", "zsh")
+SHELLS = ("bash", "zsh", "ksh")
+# A shell program's name -> the kind of shell we trace it as.  The other Korn
+# shells have no ${.sh.file}: the ksh script notices and says so in a note.
+_KINDS = {"bash": "bash", "zsh": "zsh", "ksh": "ksh", "ksh93": "ksh", "mksh": "ksh", "lksh": "ksh", "pdksh": "ksh", "oksh": "ksh"}
 LOGIN_INTERACTIVE = "login+interactive"
 INTERACTIVE = "interactive"
 LOGIN = "login"
@@ -112,41 +145,54 @@ _COMMANDS_RE = re.compile(rb"\x1f (?:eval(?![^ \n])|source |\. |set |setopt |uns
 # --- public API ----------------------------------------------------------------------
 
 
-class ShellTraceSource:
-    """The user's login shell (``$SHELL``), traced as a new terminal starts it: login and interactive."""
-
-    name = SOURCE_NAME
-
-    def scan(self, host: Host, names: frozenset[str]) -> OriginScan:
-        shell = Path(host.env.get("SHELL") or "").name
-        # A tracer runs code: only for this machine's own shells, never for an
-        # image (--root) or on Windows.
-        if shell not in SHELLS or host.is_windows or host.root != Path("/"):
-            return OriginScan(SOURCE_NAME)
-        redirect = _stderr_redirect(host) if shell == "zsh" else None
-        if redirect is not None:
-            # zsh traces to stderr; with `exec 2>file` the trace -- values
-            # included -- would land in that file.  Not worth a leaked secret.
-            note = ScanNote(redirect, "not-traced", f"{redirect} redirects the shell's error output (exec 2>…), so zsh was not traced")
-            return OriginScan(SOURCE_NAME, (), (note,))
-        return trace_shell(host, host.env["SHELL"], LOGIN_INTERACTIVE, names, timeout=DEFAULT_TIMEOUT)
+def shell_kind(shell: str) -> str | None:
+    """The kind of shell (one of :data:`SHELLS`) a shell name or path is traced as, or None."""
+    return _KINDS.get(Path(shell).name)
 
 
-# `exec` with a redirection of fd 2: `2>`, `2>>`, `&>`, or `>&file` (not `>&1`).
-_STDERR_EXEC = re.compile(rb"(?m)^[^#\n]*\bexec\b(?:[^\n;|&]|&(?!&))*?(?:\b2>|&>|>&(?![0-9-]))")
+# `exec` (ksh93: also `redirect`) with a redirection of fd 2: `2>`, `2>>`, `&>`, or `>&file` (not `>&1`).
+_STDERR_EXEC = {
+    kind: re.compile(rb"(?m)^[^#\n]*\b(?:" + builtins + rb")\b(?:[^\n;|&]|&(?!&))*?(?:\b2>|&>|>&(?![0-9-]))")
+    for kind, builtins in (("zsh", rb"exec"), ("ksh", rb"exec|redirect"))
+}
+# A name no start-up file mentions: the static scan then lists the files read without parsing any.
+_NO_NAME = frozenset({"AUTHDOCTOR_STDERR_GUARD_"})
 
 
-def _stderr_redirect(host: Host) -> Path | None:
-    """A zsh start-up file that redirects the shell's own stderr (``exec 2>…``), if any."""
-    zdotdir = Path(host.env.get("ZDOTDIR") or host.home)
-    candidates = [Path("/etc/zsh") / n for n in ("zshenv", "zprofile", "zshrc", "zlogin")]
-    candidates += [zdotdir / n for n in (".zshenv", ".zprofile", ".zshrc", ".zlogin")]
-    for path in candidates:
+def stderr_redirect(host: Host, kind: str, files: Iterable[Path] = ()) -> Path | None:
+    """A start-up file that redirects the shell's own stderr (``exec 2>…``), for shells that trace to stderr.
+
+    Checks the main start-up files of ``kind`` (zsh or ksh; None for any other
+    kind) and every file in ``files``.  Without ``files`` it asks the static
+    scan (:class:`PosixShellSource`) which files that shell reads -- including
+    the ones they source -- which costs a few milliseconds and no process.
+    """
+    pattern = _STDERR_EXEC.get(kind)  # the shells whose trace goes to stderr (bash has its own descriptor)
+    if pattern is None:
+        return None
+    home = Path(host.home)
+    if kind == "zsh":
+        zdotdir = Path(host.env.get("ZDOTDIR") or home)
+        candidates = [Path("/etc/zsh") / n for n in ("zshenv", "zprofile", "zshrc", "zlogin")]
+        candidates += [zdotdir / n for n in (".zshenv", ".zprofile", ".zshrc", ".zlogin")]
+    else:
+        candidates = [Path("/etc/profile"), home / ".profile", Path("/etc/ksh.kshrc"), home / ".kshrc"]
+    extra = list(files)
+    if not extra:
+        from authdoctor.collect.origins.posix import PosixShellSource
+
+        scan = PosixShellSource(shells=(kind,)).scan(host, _NO_NAME)
+        extra = [f for trail in scan.trails for f in trail.files]
+    seen: set[Path] = set()
+    for path in [*candidates, *extra]:
+        if path in seen:
+            continue
+        seen.add(path)
         try:
             data = host.read_bytes(host.path(path))
         except (OSError, ValueError):
             continue
-        if _STDERR_EXEC.search(data):
+        if pattern.search(data):
             return path
     return None
 
@@ -160,16 +206,20 @@ def trace_shell(
     *,
     emulate: bool | None = None,
 ) -> OriginScan:
-    """Start ``shell`` (bash or zsh, a name or a path) in ``mode`` on the host's start-up files and trace it.
+    """Start ``shell`` (bash, zsh or ksh93, a name or a path) in ``mode`` on the host's start-up files and trace it.
 
     ``emulate`` forces (True) or forbids (False) the bash root emulation; by
     default it is used exactly when bash would ignore PS4 (running as root).
+    ksh is always emulated (see the module docstring), so ``emulate=False`` is
+    an error for it.
     """
     if mode not in MODES:
         raise ValueError(f"unknown trace mode {mode!r}; expected one of {', '.join(MODES)}")
-    kind = Path(shell).name
-    if kind not in SHELLS:
-        raise ValueError(f"cannot trace {kind!r}; expected one of {', '.join(SHELLS)}")
+    kind = shell_kind(shell)
+    if kind is None:
+        raise ValueError(f"cannot trace {Path(shell).name!r}; expected one of {', '.join(SHELLS)}")
+    if kind == "ksh" and emulate is False:
+        raise ValueError("ksh's start-up is always emulated: a real ksh93 login numbers lines wrongly after `.`")
     watched = frozenset(n for n in names if _NAME_RE.match(n))
     context = f"{kind} {mode} shell (traced)"
     if not watched:
@@ -180,7 +230,7 @@ def trace_shell(
         note = ScanNote(Path(shell), "missing", f"{kind} is not installed here (not found on PATH), so its start-up was not traced")
         return OriginScan(SOURCE_NAME, (Trail(context, ()),), (note,))
     if emulate is None:
-        emulate = kind == "bash" and _running_as_root(host)
+        emulate = kind == "ksh" or (kind == "bash" and _running_as_root(host))
     nonce = os.urandom(4).hex()
     plan = _plan(kind, path, mode, watched, env, nonce, emulate)
     return _execute(host, plan, watched, timeout, context)
@@ -192,8 +242,11 @@ def trace_env(host: Host, kind: str, shell: str) -> dict[str, str]:
     env["HOME"] = str(host.home)
     env["TERM"] = "dumb"
     # A login sets SHELL to the shell it starts; keep the host's spelling when it names this shell.
-    if Path(env.get("SHELL", "")).name != kind:
+    if shell_kind(env.get("SHELL", "")) != kind:
         env["SHELL"] = shell
+    if kind == "ksh" and "ENV" in host.env:
+        # ksh reads the file $ENV names, as inherited (like zsh's ZDOTDIR); bash and zsh ignore it.
+        env["ENV"] = host.env["ENV"]
     env.setdefault("PATH", os.defpath)
     return env
 
@@ -202,12 +255,12 @@ def trace_env(host: Host, kind: str, shell: str) -> dict[str, str]:
 
 
 class _Plan(NamedTuple):
-    kind: str  # "bash" | "zsh"
+    kind: str  # "bash" | "zsh" | "ksh"
     argv: tuple[str, ...]
     env: dict[str, str]
     start: bytes  # record start marker (PS4 begins with it)
     emulated: bool
-    trace_fd: int | None  # bash: the fd the trace goes to (set in env/script); zsh: None = stderr
+    trace_fd: int | None  # bash: the fd the trace goes to (set in env/script); zsh, ksh: None = stderr
     # Files a real bash reads by itself (no `.` line names them): listed even when nothing in them matters.
     startup_files: tuple[str, ...] = ()
 
@@ -243,6 +296,8 @@ def _plan(kind: str, path: str, mode: str, names: frozenset[str], env: dict[str,
         flags = "-" + ("l" if login else "") + ("i" if interactive else "") + "xc"
         argv = (path, "-o", "promptsubst", "-o", "sourcetrace", flags, final)
         return _Plan(kind, argv, env, start.encode(), False, None)
+    if kind == "ksh":
+        return _ksh_plan(path, login, interactive, names_list, env, start)
     # bash: '+' is repeated once per eval/source/command-substitution level.
     # The ${…-} defaults keep `set -u` in a start-up file from breaking PS4.
     # $$ tells our shell's lines from those of a child bash script that runs
@@ -273,6 +328,80 @@ def _plan(kind: str, path: str, mode: str, names: frozenset[str], env: dict[str,
     lines.append(final)
     argv = (path, "--noprofile", "--norc", *(("-i",) if interactive else ()), "-c", "\n".join(lines), argv0)
     return _Plan(kind, argv, env, start.encode(), True, fd)
+
+
+def _ksh_plan(path: str, login: bool, interactive: bool, names_list: str, env: dict[str, str], start: str) -> _Plan:
+    """ksh93, emulated: the start-up files a real ``ksh -l -i`` reads, sourced in order under xtrace.
+
+    Everything after the prologue is one compound command, parsed before any
+    start-up file runs: aliases and functions those files define cannot change
+    it, and an interactive ksh writes it to its history only once, while
+    HISTFILE is still /dev/null (a start-up file that sets HISTFILE reopens
+    the history for every later top-level command).
+    """
+    # Subshell, level (dot scripts and function calls), line, file: the same
+    # fields in the same order as zsh's header.  Plain parameters, nothing runs.
+    ps4 = f"{start}${{.sh.subshell}},${{.sh.level}},${{LINENO}}\x1f${{.sh.file}}\x1f "
+    user_env = env.get("ENV")
+    env["ENV"] = "/./dev/null"  # read nothing at start-up, not even /etc/ksh.kshrc (a /./ prefix skips it)
+    env["HISTFILE"] = "/dev/null"
+    prologue = [
+        # mksh and pdksh have no ${.sh.…}: say so rather than trace nonsense.
+        f"case ${{KSH_VERSION-}} in *93*) ;; *) printf '%s' '{start}N' >&2; exit 97;; esac",
+        "unset HISTFILE",
+        # What a real ksh has: the inherited $ENV, or its default (set at start-up, not exported;
+        # `unset` drops the export: `typeset +x ENV` instead crashes ksh93u+m 1.0.4 here).
+        f"ENV={_sh_quote(user_env)}" if user_env is not None else 'unset ENV; ENV="$HOME/.kshrc"',
+        # ksh93u+m: `function name { …; }` bodies inherit xtrace (older ksh93 has no such option).
+        "command set -o functrace 2>/dev/null || :",
+        f"PS4='{ps4}'",
+    ]
+    # A real ksh reads its top-level start-up files command by command: an
+    # error in a special built-in ends only that command (and, when it was a
+    # `.`, the files it was reading) in an interactive shell, and the whole file
+    # in a non-interactive one.  `command .` gives the latter; for interactive
+    # shells `.` is aliased to `command .` while a top-level file is parsed
+    # (ksh parses a dot script whole before running it), and the first `.` that
+    # runs removes the alias, so files sourced from there on are read as ksh
+    # reads them.  An error in a special built-in other than `.` still ends the
+    # whole top-level file here.
+    dot = "alias .='command ${ unalias .; }.'; " if interactive else ""
+    body = ["set -x"]
+    # `|| :`: errexit does not apply inside (a real ksh ignores -e while reading profiles),
+    # and `command` keeps an error in a start-up file from ending the shell.
+    if login:
+        body.append(f"if [ -r /etc/profile ]; then {dot}command . /etc/profile || :; fi")
+        body.append(f'if [ -r "$HOME/.profile" ]; then {dot}command . "$HOME/.profile" || :; fi')
+    if interactive:
+        # ksh93(1) Invocation: $ENV after parameter expansion, command
+        # substitution and arithmetic expansion (and, measured, a leading
+        # tilde); /etc/ksh.kshrc first unless
+        # that name starts with /./ or ././ (1.0.4 reads it for an empty ENV
+        # too); a name without a slash is opened relative to the working
+        # directory, never searched for in PATH as `.` would.
+        body.append(r'__ad_rc=; if [ -n "${ENV+x}" ]; then eval "__ad_rc=\"${ENV//\"/\\\"}\""; fi')
+        body.append("case $__ad_rc in '~'|'~/'*) __ad_rc=$HOME${__ad_rc#'~'};; esac")  # a tilde expands too
+        body.append(f"case $__ad_rc in /./*|././*) ;; *) if [ -r /etc/ksh.kshrc ]; then {dot}command . /etc/ksh.kshrc || :; fi;; esac")
+        body.append("case $__ad_rc in ''|*/*) ;; *) __ad_rc=./$__ad_rc;; esac")
+        body.append(f'if [ -r "$__ad_rc" ] && [ ! -d "$__ad_rc" ]; then {dot}command . "$__ad_rc" || :; fi')
+    body.append(_ksh_final(start, names_list))
+    script = "\n".join([*prologue, "{", *body, "}"])
+    argv = (path, *(("-i",) if interactive else ()), "-c", script, "-ksh" if login else "ksh")
+    return _Plan("ksh", argv, env, start.encode(), True, None)
+
+
+def _ksh_final(start: str, names_list: str) -> str:
+    # `typeset -p` quotes values the way xtrace does ($'…' for newlines and
+    # control characters, \xHH for bytes that are not text): exact, and builtins only.
+    return (
+        "set +eux; unset __ad_rc; unalias .\n"
+        f"{{ command print -rn -- '{start}R'; for __ad_n in {names_list}; do command typeset -p \"$__ad_n\"; done;"
+        f" command print -rn -- '{start}E'; }} >&2"
+    )
+
+
+def _sh_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"
 
 
 def _bash_startup_files(home: str, login: bool, interactive: bool) -> tuple[str, ...]:
@@ -322,7 +451,7 @@ class _Outcome(NamedTuple):
 
 
 def _execute(host: Host, plan: _Plan, names: frozenset[str], timeout: float, context: str) -> OriginScan:
-    reader = _TraceReader(host, plan, names)
+    reader = _KshReader(host, plan, names) if plan.kind == "ksh" else _TraceReader(host, plan, names)
     outcome = _run(plan, host, timeout, reader)
     reader.close()
     notes = reader.notes(outcome, timeout)
@@ -497,6 +626,9 @@ class _TraceReader:
     source has closed since is one regex search per open level and batch.
     """
 
+    # The tags of our final report (and of the ksh93 check) after the nonce.
+    _tags: tuple[bytes, ...] = (b"R", b"V", b"E")
+
     def __init__(self, host: Host, plan: _Plan, names: frozenset[str]) -> None:
         self.host = host
         self.kind = plan.kind
@@ -601,7 +733,7 @@ class _TraceReader:
                 i = buf.find(name, i + len(name), cut)
         for m in self._commands.finditer(buf, 0, cut):
             starts.append(buf.rfind(mark, 0, m.start()))
-        for tag in (b"R", b"V", b"E"):
+        for tag in self._tags:
             i = buf.find(mark + tag, 0, cut)
             if i >= 0:
                 starts.append(i)
@@ -1061,7 +1193,7 @@ class _TraceReader:
         m = self._header.match(last.raw) if last is not None else None
         where = self._where(last.depth, self._frame(m)) if last is not None and m is not None else None
         at = f"{where.path}:{where.line}" if where else "the start"
-        shell = f"{self.kind} (start-up emulated, as root)" if self.emulated else self.kind
+        shell = self._label()
         notes: list[ScanNote] = []
         if outcome.too_large:
             mib = MAX_TRACE_BYTES // (1024 * 1024)
@@ -1078,6 +1210,10 @@ class _TraceReader:
         if self.complete:
             notes.extend(self._reconcile())
         return notes
+
+    def _label(self) -> str:
+        """How notes name the shell that ran."""
+        return f"{self.kind} (start-up emulated, as root)" if self.emulated else self.kind
 
     def _stopped(self, returncode: int | None, shell: str, where: _Where | None) -> ScanNote:
         """The shell ended before our final command ran: a start-up file exited, exec'd or crashed."""
@@ -1153,6 +1289,376 @@ class _TraceReader:
         return notes
 
 
+# --- ksh93 ---------------------------------------------------------------------------
+
+# As _COMMANDS_RE, for ksh: `command .` is our alias for `.` in interactive shells.
+_KSH_COMMANDS_RE = re.compile(rb"\x1f (?:eval(?![^ \n])|source |\. |command (?:\.|source) |set |exit|exec)")
+# The head of a function definition: `function name` (typeset is local in its body) or `name()` (it is not).
+_FUNCTION_HEAD = re.compile(r"(?:^|[\s;&|{(])(?:(function)\s+[A-Za-z_.][\w.]*|[A-Za-z_.][\w.]*\s*\(\s*\))")
+# How far up from a line in a function body its head is looked for.
+_FUNCTION_REACH = 500
+
+
+class _Eval(NamedTuple):
+    """An ``eval`` that may still be running: ksh numbers its commands' lines from its own text."""
+
+    level: int
+    file: str
+    line: int  # the eval's own line (in an enclosing eval's text when that runs at the same level)
+    lines: tuple[str, ...] | None  # the eval'd text by line; None: too long to have been read
+
+
+class _KshReader(_TraceReader):
+    """Reads ksh93's trace: ``${.sh.subshell},${.sh.level},${LINENO}`` and ``${.sh.file}`` per record.
+
+    ``${.sh.level}`` counts dot scripts and function calls but not ``eval``,
+    whose commands carry the eval's file and level with line numbers of the
+    eval'd text.  So the reader keeps the text of every eval that may still be
+    running and, while one is, steps through every record of our shell: a
+    record at the eval's level and file belongs to it when its line exists in
+    that text and its words match that line at least as well as the same line
+    of the file (or of the enclosing eval's text).  A tie counts as the
+    eval's: its settings then sit on the eval line, not editable, the safe side.
+
+    ksh prints ``export X=v`` as ``X=v`` then ``export X``, and a prefix
+    assignment after its command (``X=1 cmd`` as ``cmd`` then ``X=1``): an
+    assignment is held until the next record shows which it was.
+    """
+
+    def __init__(self, host: Host, plan: _Plan, names: frozenset[str]) -> None:
+        super().__init__(host, plan, names)
+        self._commands = _KSH_COMMANDS_RE
+        self._tags = (b"R", b"E", b"N")
+        self._shell = Path(plan.argv[0]) if plan.argv else Path("ksh")
+        self._record = re.compile(re.escape(self.start) + rb"(\d+),(\d+),(\d+)\x1f([^\x1e\x1f\n]*)\x1f ")
+        self._evals: list[_Eval] = []
+        # _inside's answers for the evals open now (a loop in eval'd code repeats its records).
+        self._inside_cache: dict[tuple[int, int, tuple[str, ...]], bool] = {}
+        self._pos = 0  # every record of the buffer before this offset has been stepped through
+        self._prev: tuple[bytes, bytes, bytes, bytes] | None = None  # last record of the previous batch
+        # `X=v` then `export X`: the declaration adds nothing more for the names merged into the assignment.
+        self._merged: tuple[tuple[int, str, int], frozenset[str]] | None = None
+        self.not_ksh93 = False
+        self._listed: set[Path] = set()
+
+    def notes(self, outcome: _Outcome, timeout: float) -> list[ScanNote]:
+        if self.not_ksh93:
+            msg = f"{self._shell} is not ksh93 (its trace cannot name files), so its start-up was not traced"
+            return [ScanNote(self._shell, "not-traced", msg)]
+        return super().notes(outcome, timeout)
+
+    def _label(self) -> str:
+        return f"{self.kind} (start-up emulated)"
+
+    def _ours(self, m: re.Match[bytes]) -> bool:
+        return bool(m[5])  # records without a file are our own script's
+
+    def _add_file(self, file_raw: bytes) -> None:
+        # A file is named as `.` was given it (`./rc`) and as ksh resolved it (${.sh.file}): list it once.
+        if file_raw not in self._seen_files:
+            self._seen_files.add(file_raw)
+            file = _decode(file_raw)
+            path = self._path(file)[0]
+            if not _GENERATED_RE.match(file) and path not in self._listed:
+                self._listed.add(path)
+                self.files.append(path)
+
+    def _closer(self, depth: int) -> re.Pattern[bytes]:
+        pattern = self._closers.get(depth)
+        if pattern is None:
+            levels = b"|".join(str(d).encode() for d in range(depth + 1))
+            pattern = self._closers[depth] = re.compile(re.escape(self.start) + rb"0,(?:" + levels + rb"),\d+\x1f")
+        return pattern
+
+    # -- the byte stream --------------------------------------------------------
+
+    def _batch(self, buf: bytearray, cut: int, *, final: bool, whole: bool = True) -> None:
+        super()._batch(buf, cut, final=final, whole=whole)
+        j = buf.rfind(self.start, 0, cut)
+        prev = self._record.match(buf, j) if j >= 0 else None
+        if prev is not None:
+            self._prev = (prev[1], prev[2], prev[4], prev[3])
+        self._pos = 0  # the buffer is cut at `cut` next
+
+    def _close_levels(self, buf: bytearray, upto: int) -> None:
+        if self._evals:
+            # Any record may end an eval: step through each of ours until none is left open.
+            done = upto
+            for m in self._record.finditer(buf, self._pos, upto):
+                if m[1] == b"0":
+                    self._step(int(m[2]), _decode(m[4]), int(m[3]), _first_line(buf, m.end(), upto))
+                    if not self._evals:
+                        done = m.end()
+                        break
+            self._pos = max(self._pos, done)
+            for depth in self._unchecked:
+                self._unchecked[depth] = max(self._unchecked[depth], done)
+            if self._evals:
+                return
+        super()._close_levels(buf, upto)
+        self._pos = max(self._pos, upto)
+
+    def _step(self, depth: int, file: str, line: int, text: bytes) -> None:
+        """A command of our shell (not a subshell) ran at ``depth``: the levels and evals it is outside of have ended."""
+        if len(self._stack) > depth:
+            del self._stack[depth:]
+            for d in [d for d in self._unchecked if d >= depth]:
+                del self._unchecked[d]
+        evals = self._evals
+        while evals:
+            top = evals[-1]
+            if depth > top.level:
+                return  # a function or dot script the eval (or code after it) called
+            if depth == top.level and file == top.file and self._inside(len(evals) - 1, line, text):
+                return
+            evals.pop()
+            self._inside_cache.clear()
+
+    def _inside(self, i: int, line: int, text: bytes) -> bool:
+        """Whether a command at ``line`` (the level and file of eval ``i``) came from that eval's text."""
+        tokens = _tokens(text)
+        key = (i, line, tokens)
+        known = self._inside_cache.get(key)
+        if known is None:
+            if len(self._inside_cache) > 4096:
+                self._inside_cache.clear()
+            known = self._inside_cache[key] = self._fits(i, line, tokens)
+        return known
+
+    def _fits(self, i: int, line: int, tokens: tuple[str, ...]) -> bool:
+        ev = self._evals[i]
+        if ev.lines is None:
+            return True
+        if not 0 < line <= len(ev.lines):
+            return False
+        below = self._evals[i - 1] if i > 0 else None
+        if below is not None and below.level == ev.level and below.file == ev.file:
+            outer = below.lines[line - 1] if below.lines is not None and line <= len(below.lines) else ""
+        else:
+            outer = self._source_line(self._path(ev.file)[0], line) or ""
+        return _fit(tokens, ev.lines[line - 1]) >= _fit(tokens, outer)
+
+    # -- one record ---------------------------------------------------------------
+
+    def _take(self, m: re.Match[bytes], buf: bytearray, end: int, *, whole: bool = True, final: bool = False) -> None:
+        if self.complete:
+            return
+        at = m.end()
+        self._pos = max(self._pos, at)
+        if m[6]:
+            if m[1] == self.start[1:]:  # ours, not text a start-up file printed
+                if m[6] == b"N":
+                    self.not_ksh93 = True
+                else:
+                    self._result(m[6], bytes(buf[at:end]))
+            return
+        if m[2] != b"0":
+            self._flush_held()
+            return  # a subshell or a command substitution: what it sets dies with it
+        depth, line, file_raw = _int(m[3]), _int(m[4]), m[5]
+        body = _first_line(buf, at, end) if whole else b""
+        file = _decode(file_raw)
+        self._step(depth, file, line, body)
+        if not file_raw:
+            # Our own script: its `. file` lines list the start-up files, in order.
+            self._flush_held()
+            if body.startswith(b"command . "):
+                self._source_target(body[len(b"command ") :])
+            return
+        if file_raw not in self._seen_files:
+            self._add_file(file_raw)
+        words = _words(_decode(body)) if whole else None
+        while words and words[0] == "command" and len(words) > 1:
+            words = words[1:]
+        key = (depth, file, line)
+        held = self._held
+        if held is not None and not (key == held.key and words and all(_ASSIGN_RE.match(w) for w in words)):
+            self._resolve(key, words or [])
+        if not words:
+            return
+        frame = _Frame(file, line, "")
+        cmd = words[0]
+        if cmd == "set":
+            self._options(body)
+        if self._watch.search(body):
+            self._ksh_statement(words, depth, frame, key, self._prev_same(buf, m))
+        if cmd == "eval":
+            # Its commands follow at this level, numbered from its own text (words joined by spaces, as eval does).
+            lines = tuple(" ".join(words[1:]).split("\n")) if end - at <= MAX_RECORD_BYTES else None
+            self._evals.append(_Eval(depth, file, line, lines))
+            self._inside_cache.clear()
+        elif cmd in (".", "source") and len(words) > 1:
+            stack = self._stack
+            del stack[depth:]
+            stack.extend([None] * (depth - len(stack)))
+            stack.append(frame._replace(kind="source"))
+            self._unchecked[depth] = end
+            self._source_target(body[len(b"command ") :] if body.startswith(b"command ") else body)
+
+    def _prev_same(self, buf: bytearray, m: re.Match[bytes]) -> bool:
+        """Whether the record before this one ran in the same place (the same statement line, same level)."""
+        j = buf.rfind(self.start, 0, m.start())
+        if j >= 0:
+            prev = self._record.match(buf, j)
+            key = (prev[1], prev[2], prev[4], prev[3]) if prev is not None else None
+        else:
+            key = self._prev
+        return key == (m[2], m[3], m[5], m[4])
+
+    def _ksh_statement(self, words: list[str], depth: int, frame: _Frame, key: tuple[int, str, int], prev_same: bool) -> None:
+        ops = self._parse(words, self._local_scope(depth, frame))
+        merged, self._merged = self._merged, None
+        if merged is not None and merged[0] == key:
+            ops = [o for o in ops if not (o.op == "export" and o.name in merged[1])]
+        if not ops:
+            return
+        where = self._where(depth, frame)
+        if all(o.op == "assign" for o in ops) and words[0] not in _DECLARE:
+            # ksh prints a prefix assignment right after its command, on the same line: `X=1 cmd` is `cmd`, `X=1`.
+            text = self._text_at(depth, frame.file, frame.line)
+            if prev_same and text is not None and _is_prefix(text, ops[0].name):
+                return
+            if self._held is not None and self._held.key == key:
+                self._held.ops.extend(ops)
+            else:
+                self._flush_held()
+                self._held = _Held(key, list(ops), where)
+            return
+        self._flush_held()
+        self._apply(ops, where)
+
+    def _resolve(self, key: tuple[int, str, int], words: list[str]) -> None:
+        """The record after held assignments: ``export X`` (etc.) of a held ``X`` makes one ``export X=v``."""
+        held = self._held
+        assert held is not None
+        self._held = None
+        cmd = words[0] if words else ""
+        if key != held.key or cmd not in ("export", "typeset", "readonly"):
+            self._apply(held.ops, held.where)
+            return
+        args, minus, plus = _options(words[1:])
+        bare = {a for a in args if "=" not in a}
+        names = frozenset(o.name for o in held.ops if o.name in bare)
+        if not names or minus & set("fFpaAnhHTE") or "x" in plus:
+            self._apply(held.ops, held.where)
+            return
+        local = cmd == "typeset" and self._local_scope(key[0], _Frame(key[1], key[2], ""))
+        exports = cmd == "export" or "x" in minus
+        flags = "".join(sorted(c for c in minus if c in "xr"))
+        keyword = cmd if cmd == "export" or not flags else f"{cmd} -{flags}"
+        ops: list[_Op] = []
+        for op in held.ops:
+            if op.name not in names:
+                ops.append(op)
+            elif not local:  # a typeset in a `function name` body: local, gone when it returns
+                plus_sign = "+" if op.append else ""
+                ops.append(op._replace(exports=exports, text=f"{keyword} {op.name}{plus_sign}=<redacted>"))
+        self._merged = (key, names)
+        self._apply(ops, held.where)
+
+    def _local_scope(self, depth: int, frame: _Frame) -> bool:
+        """Whether a ``typeset`` here is local: in the body of a ``function name`` function (not of a ``name()`` one)."""
+        if depth < 2:
+            return False
+        parent = self._stack[depth - 1] if depth - 1 < len(self._stack) else None
+        if parent is not None:
+            return False  # the top level of a sourced file
+        path = self._path(frame.file)[0]
+        for n in range(frame.line, max(0, frame.line - _FUNCTION_REACH), -1):
+            text = self._source_line(path, n)
+            if text is None:
+                return False
+            found = _FUNCTION_HEAD.search(text)
+            if found:
+                return found.group(1) is not None
+        return False
+
+    def _text_at(self, depth: int, file: str, line: int) -> str | None:
+        """The source text of ``line``: of the running eval's text when the command came from it."""
+        ev = self._evals[-1] if self._evals else None
+        if ev is not None and ev.level == depth and ev.file == file:
+            return ev.lines[line - 1] if ev.lines is not None and 0 < line <= len(ev.lines) else None
+        return self._source_line(self._path(file)[0], line)
+
+    def _where(self, depth: int, frame: _Frame) -> _Where:
+        file, line, blocker = frame.file, frame.line, None
+        # Code an eval ran belongs to the outermost eval at its level, in its file: that line is the file's.
+        for ev in reversed(self._evals):
+            if ev.level != depth or ev.file != file:
+                break
+            line, blocker = ev.line, "eval"
+        path, system = self._path(file)
+        chain: list[Path] = []
+        for f in self._stack[:depth]:
+            if f is not None and f.kind == "source" and f.file:
+                p = self._path(f.file)[0]
+                if p != path and (not chain or chain[-1] != p):
+                    chain.append(p)
+        return _Where(path, line, blocker, tuple(chain), system)
+
+    # -- the final report -----------------------------------------------------------
+
+    def _result(self, tag: bytes, data: bytes) -> None:
+        if tag != b"R":
+            super()._result(tag, data)
+            return
+        # `typeset -p NAME` per watched name: `typeset -x [-r …] NAME=value` when exported and set.
+        for raw in data.split(b"\n"):
+            words = _words(_decode(raw))
+            if not words or words[0] != "typeset":
+                continue
+            args, minus, _plus = _options(words[1:])
+            found = _ASSIGN_RE.match(args[0]) if "x" in minus and len(args) == 1 else None
+            if found and found.group(1) in self.names and not found.group(2):
+                self.final[found.group(1)] = Secret(found.group(3))
+
+
+def _first_line(buf: bytearray, at: int, end: int) -> bytes:
+    """A ksh record's command: ksh quotes newlines in what it traces, so the rest is other output."""
+    limit = min(end, at + MAX_RECORD_BYTES)
+    j = buf.find(b"\n", at, limit)
+    return bytes(buf[at : j if j >= 0 else limit])
+
+
+_TOKEN_ASSIGN = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*\+?=")
+
+
+def _tokens(text: bytes) -> tuple[str, ...]:
+    """What of a traced command can be found in its source line: `NAME=` of an assignment, other short words.
+
+    Rough on purpose (quotes dropped, not undone): it runs for every record
+    while an eval is open, and only compares two lines.
+    """
+    out = []
+    for w in text.split(None, 6)[:6]:
+        m = _TOKEN_ASSIGN.match(w)
+        word = m.group() if m else w.strip(b"'\"$")
+        if 0 < len(word) <= 64:
+            out.append(word.decode("utf-8", "surrogateescape"))
+    return tuple(out)
+
+
+def _fit(tokens: tuple[str, ...], line: str) -> int:
+    """How many of ``tokens`` occur in ``line`` as whole words."""
+    return sum(1 for t in tokens if _has_word(line, t))
+
+
+def _has_word(line: str, token: str) -> bool:
+    i = line.find(token)
+    while i >= 0:
+        j = i + len(token)
+        starts = i == 0 or not _word_char(line[i - 1])
+        ends = j >= len(line) or not _word_char(line[j]) or not _word_char(token[-1])
+        if starts and ends:
+            return True
+        i = line.find(token, i + 1)
+    return False
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
 # --- small helpers -------------------------------------------------------------------
 
 
@@ -1200,6 +1706,8 @@ def _program(word: str | None, host: Host) -> str | None:
 _HEADERS = {
     "bash": re.compile(rb"\x1e([0-9a-f]{8})(?:(\d+),(\d+),(\d+)\x1f([^\x1e\x1f\n]*)\x1f |([RVE]))"),
     "zsh": re.compile(rb"\x1e([0-9a-f]{8})(?:(\d+|\$\{ZSH_SUBSHELL:-0\}),(-?\d+),(\d+)\x1f([^\x1e\x1f\n]*)\x1f |([RVE]))"),
+    # ksh: subshell,level,line US file US, as zsh; N: the shell is not ksh93.
+    "ksh": re.compile(rb"\x1e([0-9a-f]{8})(?:(\d+),(\d+),(\d+)\x1f([^\x1e\x1f\n]*)\x1f |([REN]))"),
 }
 
 
@@ -1244,7 +1752,7 @@ def _words(text: str) -> list[str] | None:
     """Split one traced command into unquoted words; None when a quote is not closed.
 
     The shells quote xtrace output themselves: '…', $'…' (bash: \\NNN octal;
-    zsh also \\C-x and \\M-x), and backslashes.
+    zsh also \\C-x and \\M-x; ksh \\xHH and \\x[HH]), and backslashes.
     """
     words: list[str] = []
     cur = bytearray()
@@ -1306,6 +1814,19 @@ def _ansi_c(text: str, i: int, out: bytearray) -> int:
         i += 2
         if e in _ESCAPES:
             out.append(_ESCAPES[e])
+        elif e in "xuU" and text.startswith("[", i) and text.find("]", i) > i + 1:
+            # ksh93: \x[HH] (a byte) and \u[HHHH] (a character), bracketed when a hex digit follows.
+            j = text.find("]", i)
+            digits = text[i + 1 : j]
+            if all(c in "0123456789abcdefABCDEF" for c in digits):
+                code = int(digits, 16)
+                if e == "x" and code <= 0xFF:
+                    out.append(code)
+                else:
+                    out += chr(min(code, 0x10FFFF)).encode("utf-8", "surrogateescape")
+                i = j + 1
+            else:
+                out += ("\\" + e).encode("utf-8", "surrogateescape")
         elif e in "01234567":
             j = i
             while j < n and j < i + 2 and text[j] in "01234567":
