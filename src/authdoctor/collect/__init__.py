@@ -278,7 +278,7 @@ def _origins(host: Host, execute: bool, trace: bool = False) -> tuple[OriginScan
     shell = user_shell(host.env, host.platform)
     scans = scan_origins(host, names, execute=False, focus="sh" if shell == "dash" else shell)
     if execute and (trace or _needs_trace(host, names, scans)):
-        scans = (*scans, run_source(host, names, *TRACE_SOURCE))
+        scans = (*scans, run_source(host, names, *TRACE_SOURCE, {"static": scans}))
     return scans
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from authdoctor.collect.origins import trace as T
+from authdoctor.collect.origins.confirm import ConfirmedShellSource
 from authdoctor.collect.origins.model import EXPORT, SET, UNSET, OriginScan, Setting, winner
 from authdoctor.host import Host
 from authdoctor.sandbox import api_key, build_seed_home, personal_access_token, write_private
@@ -338,6 +339,16 @@ def test_watched_variables_are_not_inherited(shell: str, home: Path) -> None:
 
 
 def _running_with(marker: str) -> list[int]:
+    """Processes whose command line holds ``marker``, after giving killed ones a moment to go (SIGKILL is not instant)."""
+    for _ in range(100):
+        found = _with_marker(marker)
+        if not found:
+            break
+        time.sleep(0.02)
+    return found
+
+
+def _with_marker(marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
         try:
@@ -568,23 +579,23 @@ def test_real_bash_path_and_emulation_agree_when_unprivileged(shared_home: Path)
 # --- the source as `check` and `where` use it -------------------------------------------------------
 
 
-def test_shell_trace_source_traces_the_login_shell(home: Path) -> None:
+def test_shell_source_confirms_the_login_shell(home: Path) -> None:
     zsh = shell_or_skip("zsh")
     seed = build_seed_home(home, datetime.now(UTC))
-    scan = T.ShellTraceSource().scan(make_host(home, SHELL=zsh), NAMES)
+    scan = ConfirmedShellSource().scan(make_host(home, SHELL=zsh), NAMES)
     (trail,) = scan.trails
     assert trail.context == "zsh login+interactive shell (traced)"
     assert [(s.path, s.line) for s in trail.settings] == [(seed.zshrc, seed.export_line)]
 
 
-@pytest.mark.parametrize("shell_path", ["/usr/bin/fish", "", "/bin/sh"])
-def test_shell_trace_source_skips_shells_it_cannot_trace(home: Path, shell_path: str) -> None:
-    assert T.ShellTraceSource().scan(make_host(home, SHELL=shell_path), NAMES).trails == ()
+@pytest.mark.parametrize("shell_path", ["/bin/tcsh", "", "/usr/bin/nu"])
+def test_shell_source_skips_shells_it_cannot_start(home: Path, shell_path: str) -> None:
+    assert ConfirmedShellSource().scan(make_host(home, SHELL=shell_path), NAMES).trails == ()
 
 
-def test_shell_trace_source_never_runs_for_an_image(home: Path) -> None:
+def test_shell_source_never_runs_for_an_image(home: Path) -> None:
     host = make_host(home, SHELL="/bin/bash")._replace(root=home.parent)
-    assert T.ShellTraceSource().scan(host, NAMES).trails == ()
+    assert ConfirmedShellSource().scan(host, NAMES).trails == ()
 
 
 def test_trace_env_is_built_from_scratch(home: Path) -> None:

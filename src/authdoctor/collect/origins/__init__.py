@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from authdoctor.host import Host
 
 # (module, class) per family, in the order a report lists them.  The shell
-# trace runs the user's start-up code, so it is separate and optional.
+# trace runs the user's start-up code, so it is separate and optional; it
+# starts the shell once to confirm what the static sources read, and traces
+# line by line only where they were wrong (confirm.py).
 STATIC_SOURCES: tuple[tuple[str, str], ...] = (
     ("authdoctor.collect.origins.system", "SystemEnvironmentSource"),
     ("authdoctor.collect.origins.posix", "PosixShellSource"),
@@ -31,7 +33,7 @@ STATIC_SOURCES: tuple[tuple[str, str], ...] = (
     ("authdoctor.collect.origins.codex_dotenv", "CodexDotenvSource"),
     ("authdoctor.collect.origins.provenance", "ProvenanceSource"),
 )
-TRACE_SOURCE = ("authdoctor.collect.origins.trace", "ShellTraceSource")
+TRACE_SOURCE = ("authdoctor.collect.origins.confirm", "ConfirmedShellSource")
 
 
 # Sources that can only apply on one platform are not even imported elsewhere.
@@ -57,9 +59,11 @@ def scan_origins(host: Host, names: frozenset[str], *, execute: bool = True, foc
             "ProvenanceSource": bool(host.env.get("TMUX") or host.env.get("DIRENV_DIFF")),
         }
         static = [(m, c) for m, c in static if keep.get(c, True)]
-    sources = [*static, TRACE_SOURCE] if execute else static
     kwargs: dict[str, object] = {"shells": (focus,)} if focus in _POSIX_SHELLS else {}
-    return tuple(run_source(host, names, module, cls, kwargs if cls == "PosixShellSource" else {}) for module, cls in sources)
+    scans = tuple(run_source(host, names, module, cls, kwargs if cls == "PosixShellSource" else {}) for module, cls in static)
+    if not execute:
+        return scans
+    return (*scans, run_source(host, names, *TRACE_SOURCE, {"static": scans}))
 
 
 def run_source(host: Host, names: frozenset[str], module: str, cls: str, kwargs: dict[str, object] | None = None) -> OriginScan:
