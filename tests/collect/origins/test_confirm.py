@@ -22,6 +22,7 @@ from authdoctor.collect.origins import trace as T
 from authdoctor.collect.origins.model import OriginScan, Setting, winner
 from authdoctor.host import Host
 from authdoctor.sandbox import personal_access_token, write_private
+from tests.collect.origins import test_fish as F_CASES
 from tests.collect.origins import test_posix_real_shells as R
 from tests.conftest import IN_CI
 
@@ -340,3 +341,19 @@ def test_stderr_redirect_keeps_the_line_trace_off(tmp_path: Path, shell: str, ca
     won = winner(traced_trail(scan), VAR)
     assert won is not None and won.value is not None and won.value.reveal() == tok
     assert tok not in (log.read_text() if log.exists() else "")
+
+
+@pytest.mark.parametrize("case", sorted(F_CASES.REAL_CASES))
+def test_fish_winner_matches_the_real_fish(tmp_path: Path, case: str) -> None:
+    """The static fish agreement table, through the confirming source (confirmed or traced, whichever runs)."""
+    program("fish")
+    for rel, text in F_CASES.REAL_CASES[case].items():
+        write(tmp_path, rel, text)
+    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, "fish"), NAMES)
+    real = F_CASES.real_fish(tmp_path, VAR)
+    won = winner(traced_trail(scan), VAR)
+    got = won.value.reveal() if won is not None and won.value is not None else None
+    if won is not None and won.value is None:
+        assert real is not None, case  # a computed value: it exists
+        return
+    assert got == real, f"{case}: real {real!r} ours {got!r} ({won.where if won else '-'})"
