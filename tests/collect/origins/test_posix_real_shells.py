@@ -426,6 +426,54 @@ CASES: list[Case] = [
         names=(VAR, "OPENAI_API_KEY"),
     ),
     Case(
+        # tree-sitter-bash #228: a line of bare assignments, then a newline, is read as the prefix of the
+        # next line's command; the shells end the command at the newline.
+        "assignments-line-then-declaration",
+        lambda t: {
+            ".profile": f"HISTSIZE=1 HISTFILESIZE=2\nexport CODEX_ACCESS_TOKEN={t['a']}\n",
+            ".bashrc": f"CODEX_ACCESS_TOKEN={t['b']} A=1\ndeclare -x CODEX_ACCESS_TOKEN\n",
+            ".zshrc": (
+                f"A=1 B=2\ntypeset -x CODEX_ACCESS_TOKEN={t['c']}\nA=1 B=2\nreadonly OPENAI_API_KEY={t['k']}\nexport OPENAI_API_KEY\n"
+            ),
+            ".kshrc": (
+                f"export OPENAI_API_KEY={t['k']}\nA=1 OPENAI_API_KEY=2\nunset OPENAI_API_KEY\nA=1 B=2\nexport CODEX_ACCESS_TOKEN={t['b']}\n"
+            ),
+        },
+        names=(VAR, "OPENAI_API_KEY"),
+    ),
+    Case(
+        "assignments-line-then-other-command",
+        lambda t: {
+            # Plain shell variables, not the prefix environment of the next command: not exported ...
+            ".profile": f"CODEX_ACCESS_TOKEN={t['a']} A=1\necho hi >/dev/null\n",
+            ".zshenv": f"CODEX_ACCESS_TOKEN={t['b']} A=1\necho hi >/dev/null\n",
+            # ... until something exports them.
+            ".kshrc": "export CODEX_ACCESS_TOKEN\n",
+            ".zshrc": f"A=1 CODEX_ACCESS_TOKEN={t['c']}\ntrue && export CODEX_ACCESS_TOKEN\n",
+        },
+    ),
+    Case(
+        # tree-sitter-bash reads `<<EOF;` as a heredoc that ends at a line `EOF;`; the shells end the
+        # delimiter at the `;`, run the rest of the line and go on after the line `EOF`.
+        "heredoc-then-more-on-its-line",
+        lambda t: {
+            ".profile": (
+                f"cat >/dev/null <<EOF; export CODEX_ACCESS_TOKEN={t['a']}\nexport CODEX_ACCESS_TOKEN={t['b']}\nEOF\n"
+                f"export OPENAI_API_KEY={t['k']}\n"
+            ),
+            ".bashrc": f"cat >/dev/null <<'EOF'; export CODEX_ACCESS_TOKEN={t['c']}\nexport CODEX_ACCESS_TOKEN={t['a']}\nEOF\n",
+            ".zshrc": (
+                f"cat <<EOF >/dev/null; export CODEX_ACCESS_TOKEN={t['b']}\nexport CODEX_ACCESS_TOKEN={t['a']}\nEOF\n"
+                f"cat >/dev/null <<EOF && export OPENAI_API_KEY={t['k']}\nEOF\n"
+            ),
+            ".kshrc": (
+                f"cat >/dev/null <<-E1; cat >/dev/null <<E2; export CODEX_ACCESS_TOKEN={t['c']}\n"
+                f"\texport CODEX_ACCESS_TOKEN={t['a']}\n\tE1\nexport OPENAI_API_KEY={t['k']}\nE2\n"
+            ),
+        },
+        names=(VAR, "OPENAI_API_KEY"),
+    ),
+    Case(
         "append-and-quotes",
         lambda t: {
             ".profile": f"CODEX_ACCESS_TOKEN='{t['a'][:10]}'\nCODEX_ACCESS_TOKEN+=\"{t['a'][10:]}\"\nexport CODEX_ACCESS_TOKEN\n",

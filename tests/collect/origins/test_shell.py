@@ -429,7 +429,12 @@ _PIECES = [
     ";; esac",
     "f() { ",
     "<<EOF\n",
+    "<<EOF; ",
+    "<<'EOF' ",
+    "<<-EOF)",
     "EOF\n",
+    "A=1 B=2",
+    "{ ",
     ". ~/.y",
     "set -a",
     "eval ",
@@ -456,8 +461,185 @@ def test_parse_never_crashes_and_never_shows_a_value(pieces: list[str], noise: b
 
 
 def test_an_unclosed_heredoc_is_said_not_silently_skipped() -> None:
-    # tree-sitter-bash reads the rest of the file as the heredoc's body and leaves only a
-    # MISSING node: the line is reported as unreadable instead of the variable looking unset.
-    parsed = S.parse(b"cat >/dev/null <<EOF; export X=v\nbody\nEOF\nexport A=1\n", frozenset({"X"}))
-    assert parsed.unparsed == (1,)
+    # The shell reads the rest of the file as the heredoc's body: what follows sets nothing, and the
+    # line is reported as unreadable instead of the variable silently looking unset.
+    parsed = S.parse(b"cat >/dev/null <<EOF\nexport X=v\n", frozenset({"X"}))
+    assert (parsed.events, parsed.unparsed) == ((), (1,))
     assert S.parse(b"cat <<EOF\nexport X=v\nEOF\n", frozenset({"X"})).unparsed == ()
+
+
+# --- what tree-sitter-bash misreads ----------------------------------------------------------------
+
+
+def _seen(src: bytes, names: frozenset[str] = frozenset({"X", "Y", "A", "B", "C", "D"})) -> list[tuple[str, str, int, bytes, bytes]]:
+    """(kind, var, line, the statement's bytes, the part's bytes) of each event about ``names``."""
+    return [
+        (e.kind, e.var, e.line, src[e.span[0] : e.span[1]], src[e.part[0] : e.part[1]])
+        for e in S.parse(src, names).events
+        if e.var in names
+    ]
+
+
+@pytest.mark.parametrize(
+    ("follow", "kind"),
+    [
+        (b"export X=v", S.EXPORT),
+        (b"declare -x X=v", S.EXPORT),
+        (b"typeset -x X=v", S.EXPORT),
+        (b"readonly X=v", S.ASSIGN),
+        (b"export X", S.EXPORT),
+    ],
+)
+def test_a_line_of_assignments_then_a_declaration_on_the_next_line(follow: bytes, kind: str) -> None:
+    # tree-sitter-bash #228: `A=1 B=2` newline `export X=v` is one command (`export`, prefix A=1 B=2) to
+    # tree-sitter; the shell ends the command at the newline.
+    src = b"# head\nA=1 B=2\n" + follow + b"\n"
+    part = follow.split()[-1]
+    assert _seen(src) == [
+        (S.ASSIGN, "A", 2, b"A=1 B=2", b"A=1"),
+        (S.ASSIGN, "B", 2, b"A=1 B=2", b"B=2"),
+        (kind, "X", 3, follow, part),
+    ]
+    assert all(not e.conditional and e.blocker is None for e in S.parse(src, frozenset({"A", "X"})).events)
+
+
+def test_a_single_assignment_then_a_declaration() -> None:
+    assert _seen(b"X=1\nexport X=v\n") == [(S.ASSIGN, "X", 1, b"X=1", b"X=1"), (S.EXPORT, "X", 2, b"export X=v", b"X=v")]
+
+
+def test_a_line_of_assignments_then_unset() -> None:
+    src = b"export X=v\nA=1 X=2\nunset X\n"
+    assert [(k, v, line) for k, v, line, _s, _p in _seen(src)] == [
+        (S.EXPORT, "X", 1),
+        (S.ASSIGN, "A", 2),
+        (S.ASSIGN, "X", 2),
+        (S.UNSET, "X", 3),
+    ]
+
+
+def test_a_line_of_assignments_then_another_command_sets_plain_variables() -> None:
+    # `A=1 B=2` newline `echo hi`: A and B are shell variables, not the prefix environment of echo.
+    assert _seen(b"A=1 B=2\necho hi\n") == [(S.ASSIGN, "A", 1, b"A=1 B=2", b"A=1"), (S.ASSIGN, "B", 1, b"A=1 B=2", b"B=2")]
+    assert _seen(b"A=1 B=2 echo hi\n") == []  # on one line they are the prefix of echo
+    assert _seen(b"A=1 B=2 \\\necho hi\n") == []  # a continued line too
+
+
+def test_several_lines_of_assignments_and_a_comment() -> None:
+    src = b"A=1 B=2 # two\nC=3 D=4\n\nexport X=v\n"
+    assert [(v, line, stmt) for _k, v, line, stmt, _p in _seen(src)] == [
+        ("A", 1, b"A=1 B=2"),
+        ("B", 1, b"A=1 B=2"),
+        ("C", 2, b"C=3 D=4"),
+        ("D", 2, b"C=3 D=4"),
+        ("X", 4, b"export X=v"),
+    ]
+
+
+def test_a_line_of_assignments_then_a_prefixed_command() -> None:
+    # The next line has a prefix of its own: that assignment is for the command only.
+    assert [v for _k, v, _l, _s, _p in _seen(b"A=1 B=2\nC=3 export X=v\n")] == ["A", "B"]
+
+
+def test_a_line_of_assignments_in_crlf_keeps_the_carriage_returns() -> None:
+    src = b"A=1 X=2\r\nexport X=v\r\n"
+    got = [e for e in S.parse(src, frozenset({"A", "X"})).events]
+    assert [(e.var, e.line, value(e)) for e in got] == [("A", 1, "1"), ("X", 1, "2\r"), ("X", 2, "v\r")]
+    assert [src[e.part[0] : e.part[1]] for e in got] == [b"A=1", b"X=2\r", b"X=v\r"]
+
+
+def test_the_next_line_keeps_only_the_conditions_of_its_block() -> None:
+    parsed = S.parse(b"[ -f ~/.x ] && A=1 B=2\nexport X=v\nif true; then\n  A=1 B=2\n  export Y=w\nfi\n", frozenset({"A", "X", "Y"}))
+    got = [(e.var, e.line, e.conditional) for e in parsed.events]
+    assert got == [("A", 1, True), ("X", 2, False), ("A", 4, True), ("Y", 5, True)]
+
+
+@pytest.mark.parametrize(
+    "follow",
+    [b"{ export X=v; }", b"function f { export X=v; }\nf", b"[[ -n $HOME ]] && export X=v"],
+    ids=["brace-group", "function-keyword", "test-and-list"],
+)
+def test_a_line_of_assignments_then_a_compound_command(follow: bytes) -> None:
+    # tree-sitter takes `{`, `function` and `[[` for a command name here: the next line is parsed
+    # again, with as many of the following statements as it needs.
+    src = b"A=1 B=2\n" + follow + b"\nexport Y=1\n"
+    got = [(v, line, stmt) for _k, v, line, stmt, _p in _seen(src)]
+    assert got[:2] == [("A", 1, b"A=1 B=2"), ("B", 1, b"A=1 B=2")]
+    assert [(v, line, stmt) for v, line, stmt in got[2:]] == [("X", 2, b"export X=v"), ("Y", follow.count(b"\n") + 3, b"export Y=1")]
+
+
+def test_a_line_of_assignments_before_a_pipeline_or_a_background_job() -> None:
+    # The line of assignments runs in the shell itself; the pipeline and the job in subshells.
+    assert [(v, line) for _k, v, line, _s, _p in _seen(b"X=1 A=2\nexport Y=v | cat\n")] == [("X", 1), ("A", 1)]
+    assert [(v, line) for _k, v, line, _s, _p in _seen(b"X=1 A=2\nexport Y=v &\n")] == [("X", 1), ("A", 1)]
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        b"cat >/dev/null <<EOF; export X=v\nexport X=body\nEOF\nexport A=1\n",
+        b"cat >/dev/null <<'EOF'; export X=v\nexport X=body\nEOF\nexport A=1\n",
+        b'cat >/dev/null <<"EOF";export X=v\nexport X=body\nEOF\nexport A=1\n',
+        b"cat >/dev/null <<EOF ; export X=v\nexport X=body\nEOF\nexport A=1\n",
+        b"cat <<EOF >/dev/null; export X=v\nexport X=body\nEOF\nexport A=1\n",
+        b"cat >/dev/null <<-EOF; export X=v\n\texport X=body\n\tEOF\nexport A=1\n",
+        b"cat <<E1 >/dev/null; cat <<E2 >/dev/null; export X=v\nexport X=body\nE1\nexport X=body\nE2\nexport A=1\n",
+        b"f() { cat >/dev/null <<EOF; }; export X=v\nexport X=body\nEOF\nexport A=1\n",
+    ],
+    ids=["semicolon", "single-quoted", "double-quoted", "blank-semicolon", "redirect-semicolon", "tabs", "two-heredocs", "in-function"],
+)
+def test_statements_after_a_heredoc_start_on_its_line(src: bytes) -> None:
+    # tree-sitter-bash reads `<<EOF;` as a heredoc ending at a line `EOF;` (so the rest of the file is
+    # its body), or gives up on the line and reads the body as code.  Shells run the rest of the
+    # line, skip the body and go on after the line that closes it.
+    line = src.count(b"\n")
+    parsed = S.parse(src, frozenset({"X", "A"}))
+    assert [(e.var, e.line, src[e.span[0] : e.span[1]]) for e in parsed.events if e.var in ("X", "A")] == [
+        ("X", 1, b"export X=v"),
+        ("A", line, b"export A=1"),
+    ]
+    assert parsed.unparsed == ()
+
+
+def test_a_heredoc_start_followed_by_an_and_list() -> None:
+    src = b"cat <<EOF && export X=v\nbody\nEOF\ncat <<EOF || export A=1\nEOF\ncat <<EOF | export B=2\nEOF\n"
+    got = S.parse(src, frozenset("XAB")).events
+    assert [(e.var, e.line, e.conditional) for e in got] == [("X", 1, True), ("A", 4, True)]  # a pipeline is a subshell
+
+
+def test_a_heredoc_never_closed_after_a_semicolon() -> None:
+    # The shell runs the rest of the line, then reads the whole file as the body.
+    parsed = S.parse(b"cat <<EOF; export X=v\nbody\nexport A=1\n", frozenset({"X", "A"}))
+    assert [(e.var, e.line) for e in parsed.events] == [("X", 1)]
+    assert parsed.unparsed == (1,)  # the body hides a watched name
+    # In a CRLF file the closing line is `EOF\r`, which is not the delimiter `EOF`.
+    parsed = S.parse(b"cat <<EOF; export X=v\r\nbody\r\nEOF\r\nexport A=1\r\n", frozenset({"X", "A"}))
+    assert [(e.var, value(e)) for e in parsed.events] == [("X", "v\r")]
+
+
+def test_a_heredoc_delimiter_with_a_dollar_is_still_reported() -> None:
+    parsed = S.parse(b"cat <<$E; export X=v\nbody\n$E\nexport A=1\n", frozenset({"X", "A"}))
+    assert parsed.unparsed == (1,)
+
+
+def test_heredocs_tree_sitter_reads_right_are_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The repairs cost a parse of the whole file each: a file without a misread heredoc pays none.
+    calls = []
+    real = S._unhide_heredoc
+
+    def spy(buf: bytes, root: object, tried: set[int]) -> object:
+        out = real(buf, root, tried)  # type: ignore[arg-type]
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(S, "_unhide_heredoc", spy)
+    S.parse(b"cat <<EOF >/dev/null\nexport X=body\nEOF\nx=$((1<<2)); cat <<<'a;b'\nexport X=v\n", frozenset({"X"}))
+    assert calls == [False]
+
+
+def test_syntax_tree_sees_past_a_misread_heredoc() -> None:
+    data = b"cat <<EOF; echo\nbody\nEOF\n{\n  export X=v\n}\n"
+    assert S._parser().parse(data).root_node.has_error  # tree-sitter alone: the rest is the body
+    tree = S.syntax_tree(data)
+    assert not tree.root_node.has_error
+    node = tree.root_node.descendant_for_byte_range(data.index(b"export"), data.index(b"export") + 6)
+    assert node is not None and node.parent is not None and node.parent.type == "declaration_command"

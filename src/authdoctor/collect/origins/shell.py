@@ -49,6 +49,8 @@ _BLANK = bytes(0x0A if i == 0x0A else 0x20 for i in range(256))
 # A repair round re-parses the whole file; a start-up file that needs more
 # than this many is not worth more time (the trace reads it for real).
 _MAX_REPAIRS = 6
+# How many following statements a command's last line may need to parse again (see _lines_of).
+_MAX_SIBLINGS = 8
 # Patterns are compiled on first use (re caches them): importing this module
 # must stay cheap, and each compile costs about half a millisecond.
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*\Z"
@@ -554,13 +556,16 @@ _SUBSHELLS = frozenset({"subshell", "pipeline", "command_substitution", "process
 
 def parse(data: bytes, names: frozenset[str]) -> Parsed:
     """Every event in ``data`` about ``names`` (and the names the start-up order depends on)."""
-    tree, unparsed_rows = _parse_with_repairs(data, names)
-    walker = _Walker(data, names)
+    repaired = _parse_with_repairs(data, names)
+    tree = repaired.tree
+    walker = _Walker(data, names, repaired.buf)
+    walker._salvaged.update(repaired.inert)  # here-document bodies: never read as code
     walker.block(tree.root_node.children, (), (), False)
     keep = names | INTERNAL_NAMES | walker.referenced
     events = tuple(e for e in walker.events if (e.var in walker.functions if e.kind in (CALL, FUNCDEF) else not e.var or e.var in keep))
-    unparsed = tuple(sorted(r + 1 for r in unparsed_rows if _line_mentions(data, r, names)))
-    unparsed = tuple(sorted(set(unparsed) | walker.error_lines | _unclosed_heredocs(tree.root_node, data, names)))
+    unreadable = {r + 1 for r in repaired.blanked if _line_mentions(data, r, names)}
+    unreadable.update(row + 1 for row, body in repaired.unclosed if mentions(data[body:], names))
+    unparsed = tuple(sorted(unreadable | walker.error_lines | _unclosed_heredocs(tree.root_node, data, names)))
     bom_line = 0
     if data.startswith(_BOM):
         broken = [e for e in events if e.span[0] == len(_BOM)]
@@ -569,8 +574,22 @@ def parse(data: bytes, names: frozenset[str]) -> Parsed:
     return Parsed(events, unparsed, bom_line)
 
 
+def syntax_tree(data: bytes) -> Tree:
+    """``data`` parsed for an editor that must know how statements nest and whether an edit
+    breaks the file: like :func:`parse`, here-documents tree-sitter cannot end are taken out
+    (see :func:`_unhide_heredoc`), so what follows them is seen; nothing else is repaired."""
+    parser = _parser()
+    tree = parser.parse(data)
+    tried: set[int] = set()
+    while (fixed := _unhide_heredoc(data, tree.root_node, tried)) is not None:
+        data = fixed.buf
+        tree = parser.parse(data)
+    return tree
+
+
 def _unclosed_heredocs(root: Node, data: bytes, names: frozenset[str]) -> set[int]:
-    """Lines of a heredoc tree-sitter never saw the end of (``cat <<EOF; export X=1``).
+    """Lines of a heredoc tree-sitter never saw the end of, left after the repairs
+    (:func:`_unhide_heredoc` gave up on it: a delimiter with a ``$``, too many of them).
 
     tree-sitter-bash leaves only a MISSING ``heredoc_end`` there -- no ERROR -- and
     reads the rest of the file as the heredoc's body, so nothing after it is
@@ -592,6 +611,99 @@ def _unclosed_heredocs(root: Node, data: bytes, names: frozenset[str]) -> set[in
     return rows
 
 
+class _Unhidden(NamedTuple):
+    buf: bytes
+    body: tuple[int, int]  # 0-based first and last row of the body taken out
+    unclosed: tuple[int, int] | None  # (row of the ``<<``, where the body starts) when no line ends the body
+
+
+# Each repair round re-parses the file; more broken heredocs than this are left to the trace.
+_MAX_HEREDOCS = 16
+# A heredoc operator whose delimiter, read up to a blank as tree-sitter-bash reads it, holds
+# a character that ends a shell word: ``<<EOF;``, ``<<EOF)``, ``<<EOF>f``.  Also matches
+# ``<<<`` and arithmetic shifts; the tree tells them apart.
+_GLUED_HEREDOC = rb"<<-?[ \t]*[^\s;&|()<>]*[;&|()<>]"
+
+
+def _unhide_heredoc(buf: bytes, root: Node, tried: set[int]) -> _Unhidden | None:
+    """Take the first here-document tree-sitter-bash misread out of its view, keeping every offset.
+
+    tree-sitter-bash ends a heredoc's delimiter at a blank only: in ``cat <<EOF; export X=1``
+    it looks for a line ``EOF;``, never finds one and reads the rest of the file as the body
+    (a MISSING ``heredoc_end``, or worse, an "end" in the middle of a later line, with no
+    error at all); ``<<'EOF';`` or ``<<EOF ;`` give an ERROR instead, and the body lines are
+    then read as commands.  Shells end the delimiter at the ``;``, run the rest of the line,
+    and the body ends at the first line that is exactly the delimiter (after leading tabs
+    with ``<<-``).  So the operator with its delimiter and the body with its closing line
+    become blanks (newlines kept): the tree then holds the rest of the redirect line and the
+    file after the body, at their real offsets.  Looked for only in parts of the tree that
+    hold an error and where :data:`_GLUED_HEREDOC` matches, so most files never pay for it.
+    """
+    while len(tried) < _MAX_HEREDOCS:
+        start = _misread_heredoc(buf, root, tried)
+        if start is None:
+            return None
+        tried.add(start.start_byte)
+        op = start.prev_sibling
+        delim = lex_word(buf, start.start_byte)
+        if op is not None and op.type in ("<<", "<<-") and delim.text is not None:
+            return _blank_heredoc(buf, start, op, delim.text, delim.end)
+        # A delimiter with an expansion in it: rare, left as a parse error.
+    return None
+
+
+def _misread_heredoc(buf: bytes, root: Node, tried: set[int]) -> Node | None:
+    """The first ``heredoc_start`` not tried yet in a part of the tree with an error, or whose
+    delimiter, as tree-sitter read it, runs on past the end of the shell's word."""
+    start: Node | None = None
+    if root.has_error:
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            for c in node.children:
+                if c.type == "heredoc_start":
+                    if c.start_byte not in tried and (start is None or c.start_byte < start.start_byte):
+                        start = c
+                elif c.has_error:
+                    stack.append(c)
+    if b"<<" in buf:
+        for m in re.compile(_GLUED_HEREDOC).finditer(buf, 0, start.start_byte if start is not None else len(buf)):
+            op = root.descendant_for_byte_range(m.start(), m.start() + 2)
+            word = op.next_sibling if op is not None and op.type in ("<<", "<<-") else None
+            if (
+                word is not None
+                and word.type == "heredoc_start"
+                and word.start_byte not in tried
+                and lex_word(buf, word.start_byte).end < word.end_byte
+            ):
+                return word
+    return start
+
+
+def _blank_heredoc(buf: bytes, start: Node, op: Node, delim: str, delim_end: int) -> _Unhidden:
+    """``buf`` with the operator, the delimiter, the body and its closing line as blanks."""
+    newline = buf.find(b"\n", delim_end)
+    body = len(buf) if newline < 0 else newline + 1
+    tabs = rb"\t*" if op.type == "<<-" else b""
+    closing = re.compile(rb"(?m)^" + tabs + re.escape(delim.encode("utf-8", "surrogateescape")) + rb"$").search(buf, body)
+    end = len(buf) if closing is None else closing.end()
+    first = start.start_point.row + buf.count(b"\n", start.start_byte, body)
+    out = b"".join(
+        (
+            buf[: op.start_byte],
+            buf[op.start_byte : delim_end].translate(_BLANK),
+            buf[delim_end:body],
+            buf[body:end].translate(_BLANK),
+            buf[end:],
+        )
+    )
+    return _Unhidden(
+        out,
+        (first, first + buf.count(b"\n", body, end)),
+        (int(start.start_point.row), body) if closing is None else None,
+    )
+
+
 def mentions(data: bytes, names: frozenset[str]) -> bool:
     return any(n.encode() in data for n in names)
 
@@ -607,23 +719,46 @@ def _line_mentions(data: bytes, row: int, names: frozenset[str]) -> bool:
 _ZSH_BRACE = rb"(?m)^([^\n#]*\{[^\n]*[^\s;&|{\\])[ \t]\}(?=[ \t]*(?:#[^\n]*)?$)"
 
 
-def _parse_with_repairs(data: bytes, names: frozenset[str]) -> tuple[Tree, list[int]]:
+class _Repaired(NamedTuple):
+    tree: Tree
+    buf: bytes  # what tree-sitter read: the file with repairs that keep every offset
+    blanked: list[int]  # 0-based rows blanked because tree-sitter could not read them
+    inert: set[int]  # 0-based rows of here-document bodies taken out of tree-sitter's view
+    unclosed: list[tuple[int, int]]  # (row, where the body starts) of here-documents never closed
+
+
+def _parse_with_repairs(data: bytes, names: frozenset[str]) -> _Repaired:
     """Parse; where tree-sitter-bash fails (zsh-only syntax), blank those lines and try again.
 
     An error region can swallow the statements after it (``x=${(s.:.)y}``
     followed by ``export X=1`` loses the ``export``; an ``if (( ${+x[k]} ))``
     turns a whole block into one error).  Each round blanks every innermost
     error line at once -- blanking keeps byte offsets, so spans stay right --
-    and stops when nothing of interest follows the first error.
+    and stops when nothing of interest follows the first error.  A here-document
+    tree-sitter misreads is taken out first (:func:`_unhide_heredoc`): blanking
+    its line would lose the commands that share it.
     """
     parser = _parser()
     buf = re.sub(_ZSH_BRACE, rb"\1;}", data) if b"}" in data else data
     tree = parser.parse(buf)
     blanked: list[int] = []
+    inert: set[int] = set()
+    unclosed: list[tuple[int, int]] = []
+    tried: set[int] = set()
     starts: list[int] | None = None
-    for _ in range(_MAX_REPAIRS):
-        if not tree.root_node.has_error:
+    rounds = 0
+    while True:
+        fixed = _unhide_heredoc(buf, tree.root_node, tried)
+        if fixed is not None:
+            buf = fixed.buf
+            inert.update(range(fixed.body[0], fixed.body[1] + 1))
+            if fixed.unclosed is not None:
+                unclosed.append(fixed.unclosed)
+            tree = parser.parse(buf)
+            continue
+        if not tree.root_node.has_error or rounds == _MAX_REPAIRS:
             break
+        rounds += 1
         rows = sorted({r for r in _error_rows(tree.root_node, []) if r not in blanked})
         if not rows:
             break
@@ -643,7 +778,7 @@ def _parse_with_repairs(data: bytes, names: frozenset[str]) -> tuple[Tree, list[
                 blanked.append(row)
         buf = bytes(chunks)
         tree = parser.parse(buf)
-    return tree, blanked
+    return _Repaired(tree, buf, blanked, inert, unclosed)
 
 
 def _line_starts(buf: bytes) -> list[int]:
@@ -690,7 +825,7 @@ def _line_bounds(buf: bytes, row: int) -> tuple[int, int]:
 
 
 class _Walker:
-    def __init__(self, data: bytes, names: frozenset[str]) -> None:
+    def __init__(self, data: bytes, names: frozenset[str], tree_buf: bytes | None = None) -> None:
         self.data = data
         self.names = names
         self.events: list[Event] = []
@@ -702,21 +837,38 @@ class _Walker:
         self._in_error = False
         self._wanted = _Wanted(data, names)
         self._starts: list[int] | None = None
+        # What the tree was parsed from: ``data`` with repairs that keep every offset.
+        self._tree_buf = data if tree_buf is None else tree_buf
+        # The conditions of the innermost block (or error region) being walked, without those a list adds.
+        self._level: tuple[Cond, ...] = ()
+        # Statements before this byte were already walked from a parse of their own (see _lines_of).
+        self._skip_until = 0
+        self._splitting: set[tuple[int, int]] = set()
 
     # --- structure ---------------------------------------------------------
 
     def block(self, nodes: list[Node], conds: tuple[Cond, ...], loops: tuple[Loop, ...], in_fn: bool) -> None:
+        outer, self._level = self._level, conds
         for idx, node in enumerate(nodes):
             nxt = nodes[idx + 1] if idx + 1 < len(nodes) else None
             if nxt is not None and nxt.type == "&":
+                if node.type == "command":
+                    self._lines_of(node, conds, loops, in_fn, last=False)
                 continue  # a background job runs in a subshell
             if node.type != "ERROR" and not self._wanted.within(node.start_byte, node.end_byte):
                 continue  # most statements cannot matter; walking them is what costs time
+            if node.start_byte < self._skip_until:
+                continue
             self.stmt(node, conds, loops, in_fn)
+        self._level = outer
 
     def stmt(self, node: Node, conds: tuple[Cond, ...], loops: tuple[Loop, ...], in_fn: bool) -> None:
         t = node.type
         if t in _SUBSHELLS or t == "comment" or t == "test_command":
+            head = node.child(0) if t == "pipeline" else None
+            if head is not None and head.type == "command":
+                # ``A=1 B=2`` newline ``cmd | other``: the assignments' line is not part of the pipeline.
+                self._lines_of(head, conds, loops, in_fn, last=False)
             return
         if t in ("program", "compound_statement"):
             self.block(node.children, conds, loops, in_fn)
@@ -724,6 +876,9 @@ class _Walker:
             body = node.child_by_field_name("body")
             if body is not None:
                 self.stmt(body, conds, loops, in_fn)
+            last = node.child(node.child_count - 1)
+            if last is not None and last.type == "heredoc_redirect" and last.child_count > 4:
+                self._after_heredoc(last, body, conds, loops, in_fn)
         elif t == "negated_command":
             self.block([c for c in node.children if c.type != "!"], conds, loops, in_fn)
         elif t == "list":
@@ -761,14 +916,14 @@ class _Walker:
         they hold something of interest.  Either way their context is unknown:
         conditional, and not for a fixer to edit.
         """
-        was = self._in_error
-        self._in_error = True
+        was, outer = self._in_error, self._level
+        self._in_error, self._level = True, (*conds, UNKNOWN)
         covered: set[int] = set()
         for child in node.children:
             if child.type in _STATEMENTS and not child.has_error:
-                self.stmt(child, (*conds, UNKNOWN), loops, in_fn)
+                self.stmt(child, self._level, loops, in_fn)
                 covered.update(range(child.start_point.row, child.end_point.row + 1))
-        self._in_error = was
+        self._in_error, self._level = was, outer
         for row in range(node.start_point.row, node.end_point.row + 1):
             if row not in covered and row not in self._salvaged:
                 self._salvaged.add(row)
@@ -788,10 +943,10 @@ class _Walker:
         buf = self.data[:start].translate(_BLANK) + self.data[start : end + 1]
         tree = _parser().parse(buf)
         sub = _Walker(buf, self.names)
-        sub._in_error = True
+        sub._in_error, sub._level = True, (*conds, UNKNOWN)
         for child in tree.root_node.children:
             if child.type in _STATEMENTS and not child.has_error:
-                sub.stmt(child, (*conds, UNKNOWN), loops, in_fn)
+                sub.stmt(child, sub._level, loops, in_fn)
         if tree.root_node.has_error and mentions(line, self.names) and not any(e.var in self.names for e in sub.events):
             self.error_lines.add(row + 1)
         self.events.extend(sub.events)
@@ -1135,7 +1290,10 @@ class _Walker:
         if name_node is None:
             return
         if any(c.type == "variable_assignment" for c in node.children):
-            return  # ``X=1 cmd``: the assignment is for that command only
+            # ``X=1 cmd``: the assignment is for that command only -- unless a newline
+            # comes first, which tree-sitter-bash does not always see.
+            self._lines_of(node, conds, loops, in_fn, last=True)
+            return
         args = [c for i, c in enumerate(node.children) if node.field_name_for_child(i) == "argument"]
         cmd = self._word(name_node)
         while cmd in ("builtin", "command") and args:
@@ -1182,6 +1340,80 @@ class _Walker:
         elif cmd and re.match(_NAME, cmd.replace("-", "_")):
             # Kept only if the file defines a function of that name (see parse()).
             self.events.append(Event(CALL, cmd, line, span, conds=conds, loops=loops, in_function=in_fn))
+
+    def _lines_of(self, node: Node, conds: tuple[Cond, ...], loops: tuple[Loop, ...], in_fn: bool, *, last: bool) -> None:
+        """A command whose prefix assignments sit on earlier lines than its name.
+
+        tree-sitter-bash (issue #228) reads ``A=1 B=2`` newline ``export X=1`` as one
+        command, ``export`` with the prefix ``A=1 B=2``; a shell ends a command at the
+        newline, so A and B are plain shell variables and the export is a statement of
+        its own.  Each line's part is parsed again on its own, at the same offsets (so
+        spans and line numbers are the file's), and walked.  The first line keeps the
+        conditions the command had; a later line has only the block's (in ``a &&
+        A=1 B=2`` newline ``export X=1`` the export is not part of the and-list).
+        ``last``: walk the last line too; not when the command runs in a subshell (a
+        pipeline's first command, a background job).  Parses nothing unless a newline
+        comes before the command's name.
+        """
+        name = node.child_by_field_name("name")
+        if name is None:
+            return
+        kids = node.children
+        cuts: list[int] = []  # index of the first child on each new line
+        for i in range(1, len(kids)):
+            if kids[i - 1].start_byte >= name.start_byte:
+                break
+            gap = self.data[kids[i - 1].end_byte : kids[i].start_byte]
+            if b"\n" in gap and b"\n" in gap.replace(b"\\\n", b""):
+                cuts.append(i)
+        key = (node.start_byte, node.end_byte)
+        if not cuts or key in self._splitting:
+            return  # ``X=1 cmd``: the assignment is for that command only
+        self._splitting.add(key)
+        firsts = [0, *cuts]
+        for n, i in enumerate(firsts):
+            final = n == len(firsts) - 1
+            if final and not last:
+                break
+            tree = self._reparse(kids[i], node if final else kids[firsts[n + 1] - 1])
+            skip = 0
+            if final and tree.root_node.has_error:
+                # ``A=1 B=2`` newline ``{ export X=1; }``: the command took only ``{ export X=1``;
+                # the rest of the group is among the following statements.
+                sibling = node.next_sibling
+                for _ in range(_MAX_SIBLINGS):
+                    if sibling is None:
+                        break
+                    longer = self._reparse(kids[i], sibling)
+                    if not longer.root_node.has_error:
+                        tree, skip = longer, sibling.end_byte
+                        break
+                    sibling = sibling.next_sibling
+            self.block(tree.root_node.children, conds if n == 0 else self._level, loops, in_fn)
+            self._skip_until = max(self._skip_until, skip)
+
+    def _reparse(self, first: Node, last: Node) -> Tree:
+        """The file from ``first`` to the end of ``last`` parsed alone, nodes at the file's offsets."""
+        from tree_sitter import Range
+
+        parser = _parser()
+        parser.included_ranges = [Range(first.start_point, last.end_point, first.start_byte, last.end_byte)]
+        try:
+            return parser.parse(self._tree_buf)
+        finally:
+            parser.included_ranges = []
+
+    def _after_heredoc(self, redirect: Node, body: Node | None, conds: tuple[Cond, ...], loops: tuple[Loop, ...], in_fn: bool) -> None:
+        """``cat <<EOF && export X=1``: tree-sitter-bash puts what follows the heredoc's start
+        inside the redirect; it runs when the command succeeds (``&&``) or fails (``||``).
+        Behind a ``|`` it runs in a subshell."""
+        test = self._cond_of(body) if body is not None else (UNKNOWN,)
+        op = ""
+        for c in redirect.children:
+            if c.type in ("&&", "||", "|", "|&"):
+                op = c.type
+            elif op in ("&&", "||") and c.type in _STATEMENTS:
+                self.stmt(c, (*conds, *(test if op == "&&" else _negate(test))), loops, in_fn)
 
     def _set(
         self, args: list[Node], line: int, span: tuple[int, int], conds: tuple[Cond, ...], loops: tuple[Loop, ...], in_fn: bool

@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from authdoctor.collect.origins.shell import _error_rows, _parser
+from authdoctor.collect.origins.shell import _error_rows, syntax_tree
 from authdoctor.plan.editors.base import EditContext, EditorResult, Line, Refusal, by_statement, comment_out, line_at, only_blank, tag
 from authdoctor.plan.model import Edit, apply_edits
 
@@ -44,7 +44,10 @@ class PosixEditor:
     def edit(self, data: bytes, settings: Sequence[Setting], ctx: EditContext) -> EditorResult:
         trimmed = [s._replace(span=_trim_cr(data, s.span), part=_trim_cr(data, s.part)) for s in settings]
         by_stmt, refused = by_statement(trimmed, lambda s: s.span if _located(data, s) else None)
-        tree = _parser().parse(data)  # once: for the nesting of each statement and the error count
+        # Once: for the nesting of each statement and the error count.  Parsed as the scanner
+        # reads the file: after a heredoc tree-sitter cannot end (``cat <<EOF; …``) the rest
+        # of the file is code, not the heredoc's body.
+        tree = syntax_tree(data)
 
         whole: list[tuple[tuple[int, int], list[Setting]]] = []
         edits: list[Edit] = []
@@ -79,7 +82,7 @@ class PosixEditor:
             after = apply_edits(data, edits)
         except ValueError:
             return EditorResult((), tuple(refused) + tuple(Refusal(s, "overlap") for _span, mine in by_stmt.items() for s in mine))
-        if _errors(_parser().parse(after)) > _errors(tree):
+        if _errors(syntax_tree(after)) > _errors(tree):
             # Never leave a file the shell can no longer read.
             detail = "removing it automatically would leave a syntax error"
             return EditorResult((), tuple(refused) + tuple(Refusal(s, "would-break", detail) for mine in by_stmt.values() for s in mine))
