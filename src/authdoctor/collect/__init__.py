@@ -278,7 +278,8 @@ def _origins(host: Host, execute: bool, trace: bool = False) -> tuple[OriginScan
     shell = user_shell(host.env, host.platform)
     scans = scan_origins(host, names, execute=False, focus="sh" if shell == "dash" else shell)
     if execute and (trace or _needs_trace(host, names, scans)):
-        scans = (*scans, run_source(host, names, *TRACE_SOURCE, {"static": scans}))
+        # Codex and the desktop app inherit from a login shell: that is the one a check confirms.
+        scans = (*scans, run_source(host, names, *TRACE_SOURCE, {"static": scans, "modes": ("login+interactive",)}))
     return scans
 
 

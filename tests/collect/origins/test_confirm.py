@@ -37,6 +37,8 @@ SHELLS = {
     "dash": R.DASH_LI,
     "ksh": R.KSH_LI,
 }
+# The Run showing what a plain interactive (non-login) shell of each kind exports.
+INTERACTIVE_RUNS = {"bash": R.BASH_I, "zsh": R.ZSH_I, "dash": R.DASH_I, "ksh": R.KSH_I}
 
 
 def program(shell: str) -> str:
@@ -52,9 +54,16 @@ def host_for(home: Path, shell: str, **extra: str) -> Host:
     return Host(env=R.shell_env(home, shell, extra) | {"SHELL": program(shell)}, home=home, platform="linux")
 
 
-def traced_trail(scan: OriginScan) -> tuple[Setting, ...]:
-    (trail,) = scan.trails
-    assert trail.context.endswith(" (traced)")
+def login_source(timeout: float = 10.0) -> C.ConfirmedShellSource:
+    """The source as `check` runs it: only the login shell (one start-up to count)."""
+    return C.ConfirmedShellSource(timeout=timeout, modes=(C.LOGIN_INTERACTIVE,))
+
+
+def traced_trail(scan: OriginScan, mode: str = C.LOGIN_INTERACTIVE) -> tuple[Setting, ...]:
+    """The settings of the trail for new terminals of ``mode`` (every trail is the shell's own, confirmed or traced)."""
+    assert all(t.context.endswith(" (traced)") for t in scan.trails)
+    trails = [t for t in scan.trails if t.context.startswith(C.static_context(C.shell_kind(t.context.split()[0]) or "", mode))]
+    (trail,) = trails
     return trail.settings
 
 
@@ -92,32 +101,64 @@ def _cases() -> list[tuple[str, R.Case]]:
     out = []
     for case in R.CASES:
         for shell, run in SHELLS.items():
-            if run in case.runs:
+            if run in case.runs or INTERACTIVE_RUNS[shell] in case.runs:
                 out.append((shell, case))
     return out
 
 
 @pytest.mark.parametrize(("shell", "case"), _cases(), ids=[f"{s}-{c.name}" for s, c in _cases()])
 def test_winner_matches_the_real_shell(tmp_path: Path, shell: str, case: R.Case) -> None:
+    """Both new-terminal kinds at once (login+interactive and interactive), as `where` runs them."""
     home = tmp_path / "home"
     home.mkdir()
     toks = R.tokens()
     R.build_home(home, case.files(toks))
     extra = case.env(home)
     host = host_for(home, shell, **extra)
-    run = SHELLS[shell]
     scan = C.ConfirmedShellSource(timeout=10).scan(host, NAMES)
-    real = R.real_values(home, run, case.names, extra)
-    if not scan.trails:
-        # The start-up never finishes (the case exits early): then no process gets anything.
-        assert all(v is None for v in real.values()), scan.notes
-        return
-    for var in case.names:
-        won = winner(traced_trail(scan), var)
-        got = won.value.reveal() if won is not None and won.value is not None else None
-        if won is not None and won.value is None:
-            continue  # a computed value (the static reading cannot know it; the probe checked it exists)
-        assert got == real[var], f"{shell} {var}: real {R._show(real[var], toks)} ours {R._show(got, toks)} ({won.where if won else '-'})"
+    for mode, run in ((C.LOGIN_INTERACTIVE, SHELLS[shell]), (C.INTERACTIVE, INTERACTIVE_RUNS[shell])):
+        if run not in case.runs:
+            continue
+        real = R.real_values(home, run, case.names, extra)
+        context = C.static_context(C.shell_kind(shell) or "", mode) + " (traced)"
+        trails = [t for t in scan.trails if t.context == context]
+        if not trails:
+            # The start-up never finishes (the case exits early): then no process gets anything.
+            assert all(v is None for v in real.values()), (mode, scan.notes)
+            continue
+        for var in case.names:
+            won = winner(trails[0].settings, var)
+            if won is not None and won.value is None:
+                continue  # a computed value (the static reading cannot know it; the probe checked it exists)
+            got = won.value.reveal() if won is not None and won.value is not None else None
+            where = won.where if won else "-"
+            assert got == real[var], f"{shell} {mode} {var}: real {R._show(real[var], toks)} ours {R._show(got, toks)} ({where})"
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "ksh", "dash"])
+def test_login_and_interactive_shells_are_confirmed_apart(tmp_path: Path, shell: str) -> None:
+    """A login shell reads the profile, a plain interactive one does not: each gets its own trail and winner."""
+    tok = personal_access_token()
+    profile = {"bash": ".bash_profile", "zsh": ".zprofile", "ksh": ".profile", "dash": ".profile"}[shell]
+    path = write(tmp_path, profile, f"export {VAR}={tok}\n")
+    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, shell), NAMES)
+    login = winner(traced_trail(scan, C.LOGIN_INTERACTIVE), VAR)
+    assert login is not None and (login.path, login.line) == (path, 1)
+    assert winner(traced_trail(scan, C.INTERACTIVE), VAR) is None
+    assert R.real_value(tmp_path, INTERACTIVE_RUNS[shell], VAR, {}) is None
+    assert R.real_value(tmp_path, SHELLS[shell], VAR, {}) == tok
+
+
+def test_interactive_only_generated_value_is_traced_in_that_trail(tmp_path: Path) -> None:
+    """Most Linux terminals start bash without -l: .bashrc's eval must be confirmed there too."""
+    tok = personal_access_token()
+    rc = write(tmp_path, ".bashrc", f"gen() {{ printf 'export %s=%s\\n' {VAR} {tok}; }}\neval \"$(gen)\"\n")
+    write(tmp_path, ".bash_profile", "true\n")  # a login shell never reads .bashrc here
+    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, "bash"), NAMES)
+    assert winner(traced_trail(scan, C.LOGIN_INTERACTIVE), VAR) is None
+    won = winner(traced_trail(scan, C.INTERACTIVE), VAR)
+    assert won is not None and (won.path, won.line) == (rc, 2)
+    assert R.real_value(tmp_path, R.BASH_I, VAR, {}) == tok
 
 
 # --- which path runs ------------------------------------------------------------------------
@@ -128,7 +169,7 @@ def test_agreement_costs_no_line_trace(tmp_path: Path, shell: str, calls: list[s
     tok = personal_access_token()
     start(tmp_path, shell)
     path = write(tmp_path, rc(shell), f"# a comment\nexport {VAR}={tok}\n")
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, shell), NAMES)
+    scan = login_source().scan(host_for(tmp_path, shell), NAMES)
     assert calls == []
     won = winner(traced_trail(scan), VAR)
     assert won is not None and (won.path, won.line) == (path, 2)
@@ -142,7 +183,7 @@ def test_generated_value_is_traced_to_its_line(tmp_path: Path, shell: str, calls
     tok = personal_access_token()
     start(tmp_path, shell)
     path = write(tmp_path, rc(shell), f"gen() {{ printf 'export %s=%s\\n' {VAR} {tok}; }}\neval \"$(gen)\"\n")
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, shell), NAMES)
+    scan = login_source().scan(host_for(tmp_path, shell), NAMES)
     assert calls == [shell]
     won = winner(traced_trail(scan), VAR)
     assert won is not None and (won.path, won.line) == (path, 2)
@@ -155,7 +196,7 @@ def test_branch_not_taken_is_found_by_running(tmp_path: Path, shell: str, calls:
     tok = personal_access_token()
     start(tmp_path, shell)
     write(tmp_path, rc(shell), f'if [ "$(id -u)" = 4242 ]; then\n  export {VAR}={tok}\nfi\n')
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, shell), NAMES)
+    scan = login_source().scan(host_for(tmp_path, shell), NAMES)
     assert calls == [shell]
     assert winner(traced_trail(scan), VAR) is None
     assert R.real_value(tmp_path, SHELLS[shell], VAR, {}) is None
@@ -164,7 +205,7 @@ def test_branch_not_taken_is_found_by_running(tmp_path: Path, shell: str, calls:
 def test_eval_naming_the_variable_goes_straight_to_the_trace(tmp_path: Path, calls: list[str]) -> None:
     tok = personal_access_token()
     path = write(tmp_path, ".zshrc", f"eval 'export {VAR}={tok}'\n")
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, "zsh"), NAMES)
+    scan = login_source().scan(host_for(tmp_path, "zsh"), NAMES)
     assert calls == ["zsh"]
     won = winner(traced_trail(scan), VAR)
     assert won is not None and (won.path, won.line) == (path, 1)
@@ -174,7 +215,7 @@ def test_eval_naming_the_variable_goes_straight_to_the_trace(tmp_path: Path, cal
 def test_a_start_up_that_exits_is_traced_for_its_line(tmp_path: Path, shell: str, calls: list[str]) -> None:
     start(tmp_path, shell)
     path = write(tmp_path, rc(shell), "true\nexit 3\n")
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, shell), NAMES)
+    scan = login_source().scan(host_for(tmp_path, shell), NAMES)
     assert calls == [shell]
     (note,) = [n for n in scan.notes if n.kind == "exit"]
     assert note.path == path and "line 2" in note.message
@@ -184,7 +225,7 @@ def test_a_start_up_that_exits_is_traced_for_its_line(tmp_path: Path, shell: str
 def test_a_start_up_that_hangs_is_reported_with_its_file(tmp_path: Path, shell: str, calls: list[str]) -> None:
     start(tmp_path, shell)
     path = write(tmp_path, rc(shell), "true\nsleep 30\n")
-    scan = C.ConfirmedShellSource(timeout=1.5).scan(host_for(tmp_path, shell), NAMES)
+    scan = login_source(timeout=1.5).scan(host_for(tmp_path, shell), NAMES)
     (note,) = [n for n in scan.notes if n.kind == "timeout"]
     assert note.path == path
 
@@ -195,7 +236,7 @@ def test_a_start_up_that_hangs_is_reported_with_its_file(tmp_path: Path, shell: 
 def test_dash_generated_value_is_recorded_with_a_note(tmp_path: Path) -> None:
     tok = personal_access_token()
     write(tmp_path, ".profile", f"gen() {{ printf 'export %s=%s\\n' {VAR} {tok}; }}\neval \"$(gen)\"\n")
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, "dash"), NAMES)
+    scan = login_source().scan(host_for(tmp_path, "dash"), NAMES)
     won = winner(traced_trail(scan), VAR)
     assert won is not None and won.value is not None and won.value.reveal() == tok
     assert [n.kind for n in scan.notes] == ["trace-mismatch"]
@@ -204,14 +245,14 @@ def test_dash_generated_value_is_recorded_with_a_note(tmp_path: Path) -> None:
 
 def test_dash_branch_not_taken(tmp_path: Path) -> None:
     write(tmp_path, ".profile", f'if [ "$(id -u)" = 4242 ]; then\n  export {VAR}=x\nfi\n')
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, "dash"), NAMES)
+    scan = login_source().scan(host_for(tmp_path, "dash"), NAMES)
     assert winner(traced_trail(scan), VAR) is None
     assert [n.kind for n in scan.notes] == ["trace-mismatch"]
 
 
 def test_dash_hang_is_a_timeout_note(tmp_path: Path) -> None:
     write(tmp_path, ".profile", "sleep 30\n")
-    scan = C.ConfirmedShellSource(timeout=1.0).scan(host_for(tmp_path, "dash"), NAMES)
+    scan = login_source(timeout=1.0).scan(host_for(tmp_path, "dash"), NAMES)
     assert scan.trails == ()
     assert [n.kind for n in scan.notes] == ["timeout"]
 
@@ -256,8 +297,8 @@ def test_shell_kind() -> None:
 
 def test_not_run_for_an_image_or_windows(tmp_path: Path) -> None:
     host = host_for(tmp_path, "bash")
-    assert C.ConfirmedShellSource().scan(host._replace(root=tmp_path), NAMES) == OriginScan(C.SOURCE_NAME)
-    assert C.ConfirmedShellSource().scan(host._replace(platform="win32"), NAMES) == OriginScan(C.SOURCE_NAME)
+    assert login_source().scan(host._replace(root=tmp_path), NAMES) == OriginScan(C.SOURCE_NAME)
+    assert login_source().scan(host._replace(platform="win32"), NAMES) == OriginScan(C.SOURCE_NAME)
 
 
 # --- fish: the same two paths, the line trace through fish_trace ------------------------------
@@ -281,18 +322,20 @@ def fish_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_fish_agreement_costs_no_line_trace(tmp_path: Path, fish_calls: list[str]) -> None:
     tok = personal_access_token()
     path = write(tmp_path, ".config/fish/config.fish", f"# config\nset -gx {VAR} {tok}\n")
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, "fish"), NAMES)
+    scan = login_source().scan(host_for(tmp_path, "fish"), NAMES)
     assert fish_calls == []
     (trail,) = scan.trails
     assert trail.context == "fish login shell (traced)"
     won = winner(trail.settings, VAR)
     assert won is not None and (won.path, won.line) == (path, 2)
+    both = C.ConfirmedShellSource().scan(host_for(tmp_path, "fish"), NAMES)
+    assert [t.context for t in both.trails] == ["fish login shell (traced)", "fish interactive shell (traced)"]
 
 
 def test_fish_generated_value_is_traced_to_its_line(tmp_path: Path, fish_calls: list[str]) -> None:
     tok = personal_access_token()
     path = write(tmp_path, ".config/fish/config.fish", f"printf 'set -gx CODEX_%s %s\\n' ACCESS_TOKEN {tok} | source\n")
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, "fish"), NAMES)
+    scan = login_source().scan(host_for(tmp_path, "fish"), NAMES)
     assert fish_calls == [T.LOGIN_INTERACTIVE]
     (trail,) = scan.trails
     assert trail.context == "fish login shell (traced)"
@@ -335,7 +378,7 @@ def test_stderr_redirect_keeps_the_line_trace_off(tmp_path: Path, shell: str, ca
         rc(shell) if shell == "zsh" else ".profile",
         f'. "$HOME/extra.sh"\ngen() {{ printf "export CODEX_%s=%s" ACCESS_TOKEN {tok}; }}\neval "$(gen)"\n',
     )
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, shell), NAMES)
+    scan = login_source().scan(host_for(tmp_path, shell), NAMES)
     assert calls == []
     assert sorted(n.kind for n in scan.notes) == ["not-traced", "trace-mismatch"]
     won = winner(traced_trail(scan), VAR)
@@ -349,7 +392,7 @@ def test_fish_winner_matches_the_real_fish(tmp_path: Path, case: str) -> None:
     program("fish")
     for rel, text in F_CASES.REAL_CASES[case].items():
         write(tmp_path, rel, text)
-    scan = C.ConfirmedShellSource().scan(host_for(tmp_path, "fish"), NAMES)
+    scan = login_source().scan(host_for(tmp_path, "fish"), NAMES)
     real = F_CASES.real_fish(tmp_path, VAR)
     won = winner(traced_trail(scan), VAR)
     got = won.value.reveal() if won is not None and won.value is not None else None

@@ -582,7 +582,7 @@ def test_real_bash_path_and_emulation_agree_when_unprivileged(shared_home: Path)
 def test_shell_source_confirms_the_login_shell(home: Path) -> None:
     zsh = shell_or_skip("zsh")
     seed = build_seed_home(home, datetime.now(UTC))
-    scan = ConfirmedShellSource().scan(make_host(home, SHELL=zsh), NAMES)
+    scan = ConfirmedShellSource(modes=("login+interactive",)).scan(make_host(home, SHELL=zsh), NAMES)
     (trail,) = scan.trails
     assert trail.context == "zsh login+interactive shell (traced)"
     assert [(s.path, s.line) for s in trail.settings] == [(seed.zshrc, seed.export_line)]

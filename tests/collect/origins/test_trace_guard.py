@@ -40,7 +40,7 @@ def assert_not_traced(machine: Machine, shell: str, culprit: Path) -> None:
     tokens = [
         line.split("=", 1)[1] for p in machine.home.rglob("*") if p.is_file() for line in p.read_text().splitlines() if "TOKEN=" in line
     ]
-    scan = ConfirmedShellSource().scan(machine.host(), NAMES)
+    scan = ConfirmedShellSource(modes=(confirm.LOGIN_INTERACTIVE,)).scan(machine.host(), NAMES)
     notes = [n for n in scan.notes if n.kind == "not-traced"]
     assert [(n.kind, n.path) for n in notes] == [("not-traced", culprit)]
     assert f"so {shell} was not traced line by line" in notes[0].message
@@ -61,7 +61,7 @@ def test_zsh_with_redirected_stderr_is_not_traced(machine: Machine, line: str) -
 def test_a_comment_mentioning_exec_does_not_stop_the_trace(machine: Machine) -> None:
     machine.env["SHELL"] = shell_or_skip("zsh")
     (machine.home / ".zshrc").write_text("# exec 2>/dev/null is a bad idea\nexport CODEX_ACCESS_TOKEN=x\n")
-    scan = ConfirmedShellSource().scan(machine.host(), NAMES)
+    scan = ConfirmedShellSource(modes=(confirm.LOGIN_INTERACTIVE,)).scan(machine.host(), NAMES)
     assert scan.trails and scan.trails[0].settings
     assert all(s.family == "trace" for s in scan.trails[0].settings)
 
@@ -102,7 +102,7 @@ def test_ksh_without_a_redirect_is_traced(machine: Machine) -> None:
     machine.env["SHELL"] = shell_or_skip("ksh")
     kshrc = machine.home / ".kshrc"
     kshrc.write_text("exec 3>/dev/null\nexport CODEX_ACCESS_TOKEN=x\n")
-    scan = ConfirmedShellSource().scan(machine.host(), NAMES)
+    scan = ConfirmedShellSource(modes=(confirm.LOGIN_INTERACTIVE,)).scan(machine.host(), NAMES)
     (trail,) = scan.trails
     assert all(s.family == "trace" for s in trail.settings)
     assert trail.context == "ksh login+interactive shell (traced)"

@@ -47,13 +47,19 @@ if TYPE_CHECKING:
 SOURCE_NAME = "shell trace"
 DEFAULT_TIMEOUT = 10.0
 # The shells a probe can start, by the static context their trail confirms.
-_STATIC_CONTEXT = {
-    "bash": "bash login+interactive shell",
-    "zsh": "zsh login+interactive shell",
-    "ksh": "ksh login+interactive shell",
-    "sh": "sh login+interactive shell",
-    "fish": "fish login shell",
-}
+LOGIN_INTERACTIVE = "login+interactive"
+INTERACTIVE = "interactive"
+MODES = (LOGIN_INTERACTIVE, INTERACTIVE)
+_FLAGS = {LOGIN_INTERACTIVE: ("-l", "-i"), INTERACTIVE: ("-i",)}
+
+
+def static_context(kind: str, mode: str) -> str:
+    """The static trail a new shell of this kind and mode follows (fish names its login trail "fish login shell")."""
+    if kind == "fish":
+        return "fish login shell" if mode == LOGIN_INTERACTIVE else "fish interactive shell"
+    return f"{kind} {mode} shell"
+
+
 _TRACED = " (traced)"
 # Blockers that mean "the static reading does not know what this line does".
 _GENERATED = frozenset({"eval", "generated", "parse-error"})
@@ -70,18 +76,24 @@ def shell_kind(shell: str) -> str | None:
 
 
 class ConfirmedShellSource:
-    """The user's login shell (``$SHELL``), started as a new terminal starts it: confirm, then trace if needed.
+    """The user's login shell (``$SHELL``), started as new terminals start it: confirm, then trace if needed.
 
-    ``static`` is what the static sources already found (``check`` and ``where``
-    pass theirs, so the files are not read twice); without it this source reads
-    the shell's start-up files itself.
+    Both kinds of new terminal are checked, at the same time: a login shell
+    (macOS terminals, ssh) and a plain interactive one (most Linux terminals),
+    which read different files.  ``modes`` narrows that (``check`` asks only for
+    the login shell).  ``static`` is what the static sources already found
+    (``check`` and ``where`` pass theirs, so the files are not read twice);
+    without it this source reads the shell's start-up files itself.
     """
 
     name = SOURCE_NAME
 
-    def __init__(self, static: tuple[OriginScan, ...] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, static: tuple[OriginScan, ...] | None = None, timeout: float = DEFAULT_TIMEOUT, modes: tuple[str, ...] = MODES
+    ) -> None:
         self.static = static
         self.timeout = timeout
+        self.modes = modes
 
     def scan(self, host: Host, names: frozenset[str]) -> OriginScan:
         shell = host.env.get("SHELL") or ""
@@ -89,20 +101,33 @@ class ConfirmedShellSource:
         # Running start-up files runs code: only this machine's own shells, never an image (--root), never on Windows.
         if kind is None or host.is_windows or host.root != Path("/"):
             return OriginScan(SOURCE_NAME)
-        context = _STATIC_CONTEXT[kind]
+        if len(self.modes) == 1:
+            return self._mode(host, shell, kind, names, self.modes[0])
+        # The shells spend their time in their own processes: running them side by side costs one start-up's wait.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(self.modes)) as pool:
+            scans = list(pool.map(lambda mode: self._mode(host, shell, kind, names, mode), self.modes))
+        notes: dict[ScanNote, None] = {}
+        for one in scans:
+            notes.update(dict.fromkeys(one.notes))
+        return OriginScan(SOURCE_NAME, tuple(t for one in scans for t in one.trails), tuple(notes))
+
+    def _mode(self, host: Host, shell: str, kind: str, names: frozenset[str], mode: str) -> OriginScan:
+        context = static_context(kind, mode)
         static = self._static_trail(host, names, kind, context)
         if kind != "sh" and _unknowable(static, names):
-            return self._line_trace(host, shell, kind, names, static, None)
-        result = probe(host, shell, kind, names, self.timeout)
+            return self._line_trace(host, shell, kind, names, static, None, mode)
+        result = probe(host, shell, kind, names, self.timeout, mode)
         if result.final is not None and _agrees(static.settings, result.final, names):
             return OriginScan(SOURCE_NAME, (Trail(context + _TRACED, static.settings, static.files),))
         if kind == "sh":
             # dash cannot name a traced line's file: the shell's final word is all there is.
             return _with_probe(host, kind, static, result, names, ())
-        return self._line_trace(host, shell, kind, names, static, result)
+        return self._line_trace(host, shell, kind, names, static, result, mode)
 
     def _line_trace(
-        self, host: Host, shell: str, kind: str, names: frozenset[str], static: Trail, result: ProbeResult | None
+        self, host: Host, shell: str, kind: str, names: frozenset[str], static: Trail, result: ProbeResult | None, mode: str
     ) -> OriginScan:
         if kind in ("zsh", "ksh"):
             from authdoctor.collect.origins import trace
@@ -114,9 +139,9 @@ class ConfirmedShellSource:
                 msg = f"{redirect} redirects the shell's error output (exec 2>…), so {kind} was not traced line by line"
                 note = ScanNote(redirect, "not-traced", msg)
                 if result is None:
-                    result = probe(host, shell, kind, names, self.timeout)
+                    result = probe(host, shell, kind, names, self.timeout, mode)
                 return _with_probe(host, kind, static, result, names, (note,))
-        return self._trace(host, shell, kind, names)
+        return self._trace(host, shell, kind, names, mode)
 
     def _static_trail(self, host: Host, names: frozenset[str], kind: str, context: str) -> Trail:
         scans = self.static
@@ -136,17 +161,17 @@ class ConfirmedShellSource:
                     files.extend(t.files)
         return Trail(context, tuple(settings), tuple(files))
 
-    def _trace(self, host: Host, shell: str, kind: str, names: frozenset[str]) -> OriginScan:
+    def _trace(self, host: Host, shell: str, kind: str, names: frozenset[str], mode: str) -> OriginScan:
         if kind == "fish":
             from authdoctor.collect.origins import trace_fish
 
-            scan: OriginScan = trace_fish.trace_fish(host, shell, trace_fish.LOGIN_INTERACTIVE, names, self.timeout)
+            scan: OriginScan = trace_fish.trace_fish(host, shell, mode, names, self.timeout)
         else:
             from authdoctor.collect.origins import trace
 
-            scan = trace.trace_shell(host, shell, trace.LOGIN_INTERACTIVE, names, self.timeout)
-        # Name the trail after the context it replaces (fish has one trail for login and interactive).
-        context = _STATIC_CONTEXT[kind] + _TRACED
+            scan = trace.trace_shell(host, shell, mode, names, self.timeout)
+        # Name the trail after the context it replaces.
+        context = static_context(kind, mode) + _TRACED
         return scan._replace(trails=tuple(t._replace(context=context) for t in scan.trails))
 
 
@@ -236,8 +261,10 @@ class ProbeResult:
         return ScanNote(host.home, "exit", msg)
 
 
-def probe(host: Host, shell: str, kind: str, names: frozenset[str], timeout: float = DEFAULT_TIMEOUT) -> ProbeResult:
-    """Start ``shell`` as a new login terminal would and read the exported value of each of ``names`` at the end."""
+def probe(
+    host: Host, shell: str, kind: str, names: frozenset[str], timeout: float = DEFAULT_TIMEOUT, mode: str = LOGIN_INTERACTIVE
+) -> ProbeResult:
+    """Start ``shell`` as a new terminal would (``mode``) and read the exported value of each of ``names`` at the end."""
     from authdoctor.collect.origins.trace import trace_env
 
     env = trace_env(host, Path(shell).name, shell)
@@ -254,7 +281,7 @@ def probe(host: Host, shell: str, kind: str, names: frozenset[str], timeout: flo
     # `env` would list that variable -- a whole marker inside the values.
     # macOS's env has no -0: one variable per line (a value with a newline then reads short).
     env_flag = "" if host.platform == "darwin" else "-0"
-    argv = (path, "-l", "-i", "-c", _final_command(_dialect(shell, kind), listed, f"'\x1e' '{nonce}S'", f"'\x1e' '{nonce}E'", env_flag))
+    argv = (path, *_FLAGS[mode], "-c", _final_command(_dialect(shell, kind), listed, f"'\x1e' '{nonce}S'", f"'\x1e' '{nonce}E'", env_flag))
     # A terminal's shell starts in the home folder, and start-up files may look at $PWD.
     result = host.run(argv, timeout=timeout, env=env, cwd=host.home if host.stat(host.home) else None)
     if result.error or result.timed_out:
