@@ -180,3 +180,67 @@ def test_envrc_outside_home_is_editable_unless_owned_by_someone_else(tmp_path: P
     assert s.editable and s.blocker is None
     [s] = settings_of(D.DirenvSource(cwd=project).scan(w.host()._replace(uid=os.getuid() + 1), NAMES))
     assert not s.editable and s.blocker == "other-owner"
+
+
+# --- load_dotenv: a .env can be the folder's file ------------------------------------------------
+
+
+def _config(w: World, text: str, name: str = "direnv.toml") -> None:
+    w.write(w.home / ".config/direnv" / name, text)
+
+
+def test_load_dotenv_makes_a_dotenv_the_folders_file(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    _config(w, "[global]\nload_dotenv = true\n")
+    tok = personal_access_token()
+    env = w.write(w.project / ".env", f"# project\n{NAME}={tok}\n")
+    w.allow(env)
+    result = w.scan()
+    [trail] = result.trails
+    assert trail.context == f"shells in {w.project} (direnv)"
+    [s] = trail.settings
+    assert (s.var, s.path, s.line, s.family, s.conditional) == (NAME, env, 2, "dotenv", False)
+    assert s.value is not None and s.value.reveal() == tok
+    assert tok not in s.text and "load_dotenv" in s.text
+    assert result.notes == ()
+
+
+def test_without_load_dotenv_a_dotenv_alone_is_not_loaded(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    w.write(w.project / ".env", f"{NAME}=x\n")
+    assert w.scan() == OriginScan("direnv")
+    _config(w, "[global]\nload_dotenv = false\n")
+    assert w.scan() == OriginScan("direnv")
+
+
+def test_envrc_first_in_the_same_folder_but_a_nearer_dotenv_wins(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    _config(w, "[global]\nload_dotenv = true\n", name="config.toml")
+    envrc = w.write(w.project / ".envrc", f"export {NAME}=from-envrc\n")
+    w.write(w.project / ".env", f"{NAME}=from-dotenv\n")
+    w.allow(envrc)
+    [s] = settings_of(w.scan())
+    assert s.path == envrc
+    sub = w.project / "sub"
+    sub.mkdir()
+    near = w.write(sub / ".env", f"{OTHER}=near\n")
+    result = w.scan(sub)
+    [s] = settings_of(result)
+    assert (s.var, s.path, s.conditional) == (OTHER, near, True)  # not allowed yet
+    assert [n.kind for n in result.notes] == ["not-allowed"]
+
+
+def test_direnv_config_folder_and_a_broken_config(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    elsewhere = tmp_path / "cfg"
+    w.write(elsewhere / "direnv.toml", "[global]\nload_dotenv = true\n")
+    env = w.write(w.project / ".env", f"{NAME}=x\n")
+    w.allow(env)
+    host = w.host()._replace(env={"HOME": str(w.home), "DIRENV_CONFIG": str(elsewhere)})
+    [trail] = D.DirenvSource(cwd=w.project).scan(host, NAMES).trails
+    assert [s.path for s in trail.settings] == [env]
+    _config(w, "[global\nload_dotenv = true\n")
+    result = w.scan()
+    assert result.trails == ()
+    [note] = result.notes
+    assert note.kind == "parse-error" and "direnv.toml" in note.message

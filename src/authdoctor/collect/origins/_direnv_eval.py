@@ -193,6 +193,10 @@ class Evaluator:
             return "other-owner"
         return None
 
+    def dotenv_file(self, path: Path, conditional: bool, how: str) -> None:
+        """A ``.env`` direnv loads as the folder's own file (``load_dotenv``)."""
+        self._dotenv(path, (), conditional, how)
+
     def _dotenv(self, path: Path, chain: tuple[Path, ...], conditional: bool, how: str) -> None:
         from authdoctor.collect.dotenv import parse_dotenv
 
