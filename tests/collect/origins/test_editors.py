@@ -176,3 +176,39 @@ def test_jsonc_reads_what_json_writes(value: object) -> None:
 def test_jsonc_never_crashes(text: str) -> None:
     with contextlib.suppress(E.JsoncError):
         E.parse_jsonc(text)
+
+
+def test_profiles_are_trails_of_their_own(tmp_path: Path) -> None:
+    h = host(tmp_path)
+    user = h.home / ".config/Code/User"
+    token = personal_access_token()
+    write_private(user / "settings.json", '{"editor.fontSize": 12}', 0o644)
+    text = '{\n  "terminal.integrated.env.linux": {"CODEX_ACCESS_TOKEN": "' + token + '"}\n}\n'
+    work = write_private(user / "profiles/-2b7d4b1c/settings.json", text, 0o644)
+    write_private(user / "profiles/5f1e/settings.json", '{"terminal.integrated.env.linux": {"CODEX_ACCESS_TOKEN": null}}', 0o644)
+    (user / "profiles/empty").mkdir(parents=True)
+    storage = {"userDataProfiles": [{"location": "-2b7d4b1c", "name": "Work\n  stuff", "icon": "briefcase"}]}
+    write_private(user / "globalStorage/storage.json", json.dumps(storage), 0o644)
+    result = scan(h, tmp_path)
+    assert [t.context for t in result.trails] == [
+        "VS Code terminals",
+        "VS Code terminals (profile Work stuff)",
+        "VS Code terminals (profile 5f1e)",
+    ]
+    assert winner(trail(result, "VS Code terminals"), NAME) is None
+    won = winner(trail(result, "VS Code terminals (profile Work stuff)"), NAME)
+    assert won is not None and (won.path, won.line, won.conditional) == (work, 2, False)
+    assert won.value is not None and won.value.reveal() == token
+    assert [s.action for s in trail(result, "VS Code terminals (profile 5f1e)")] == [UNSET]
+    assert result.notes == ()
+
+
+def test_a_broken_profile_is_a_note_and_storage_is_optional(tmp_path: Path) -> None:
+    h = host(tmp_path)
+    user = h.home / ".config/Cursor/User"
+    write_private(user / "settings.json", "{}", 0o644)
+    write_private(user / "profiles/abc/settings.json", "{not json", 0o644)
+    write_private(user / "globalStorage/storage.json", "[1, 2", 0o644)
+    result = scan(h, tmp_path)
+    assert [t.context for t in result.trails] == ["Cursor terminals"]
+    assert [n.kind for n in result.notes] == ["parse-error"]

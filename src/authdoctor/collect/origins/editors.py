@@ -12,6 +12,11 @@ Settings files are JSON with comments and trailing commas (JSONC); a small
 tolerant parser below reads them, records where each key is, and turns a
 broken file into a note instead of an error.
 
+Each profile (``User/profiles/<id>/settings.json``) has settings of its own
+that replace the default profile's in the windows that use it; which profile
+a window uses is not known here, so each is its own trail, named after the
+profile (``User/globalStorage/storage.json`` holds the names).
+
 The editors also inherit the login shell's environment (on macOS they run
 ``$SHELL -ilc`` at start-up), which the shell sources already cover.
 """
@@ -265,7 +270,38 @@ class EditorSource:
                 is_workspace = user is None or i > 0
                 settings += _settings(tf, root, key, names, conditional=is_workspace)
             trails.append(Trail(context, tuple(settings), tuple(files)))
+            trails += self._profiles(host, base / folder / "User", context, key, names, workspace, notes)
         return OriginScan(self.name, tuple(trails), tuple(notes))
+
+    def _profiles(
+        self,
+        host: Host,
+        user: Path,
+        context: str,
+        key: str,
+        names: frozenset[str],
+        workspace: list[tuple[TextFile, JsonObject]],
+        notes: list[ScanNote],
+    ) -> list[Trail]:
+        try:
+            folders = [p for p in host.list_dir(user / "profiles") if host.stat(p / "settings.json") is not None]
+        except OSError:
+            return []
+        if not folders:
+            return []
+        labels = _profile_names(host, user / "globalStorage" / "storage.json")
+        out = []
+        for folder in folders:
+            loaded = _load(host, folder / "settings.json", notes)
+            if loaded is None:
+                continue
+            tf, root = loaded
+            settings = _settings(tf, root, key, names, conditional=False)
+            for wtf, wroot in workspace:
+                settings += _settings(wtf, wroot, key, names, conditional=True)
+            label = labels.get(folder.name, folder.name)
+            out.append(Trail(f"{context} (profile {label})", tuple(settings), (tf.path, *(w.path for w, _ in workspace))))
+        return out
 
     def _workspace_files(self, host: Host) -> list[Path]:
         if host.root != Path("/"):
@@ -282,6 +318,22 @@ class EditorSource:
                 break
             here = here.parent
         return list(reversed(found))
+
+
+def _profile_names(host: Host, storage: Path) -> dict[str, str]:
+    """Profile folder name -> the name a person gave it, from the editor's own storage (best effort)."""
+    loaded = _load(host, storage, [])
+    if loaded is None:
+        return {}
+    member = loaded[1].get("userDataProfiles")
+    out: dict[str, str] = {}
+    for item in member.value if member is not None and isinstance(member.value, list) else ():
+        if isinstance(item, JsonObject):
+            location, name = item.get("location"), item.get("name")
+            if location is not None and name is not None and isinstance(location.value, str) and isinstance(name.value, str):
+                # A name is shown in reports: keep it short and on one line.
+                out[location.value] = " ".join(name.value.split())[:60]
+    return out
 
 
 def _load(host: Host, path: Path, notes: list[ScanNote]) -> tuple[TextFile, JsonObject] | None:
