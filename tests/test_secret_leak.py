@@ -295,3 +295,53 @@ def test_live_state_holds_no_secret(planted: Planted, tmp_path: Path) -> None:
             if args[1:2] == ["--json"]:
                 seen = {f["id"] for f in json.loads(proc.stdout)["findings"]}
     assert {"stale-process-environment", "tmux-stale-environment", "proxy-misconfigured"} <= seen
+
+
+# Start-up files per shell: a plain export (the probe confirms it), a value only an eval
+# generates (the line trace runs), and noise printed on stdout and stderr.
+_POSIX_STARTUP = "export CODEX_ACCESS_TOKEN={a}\necho {a}; echo {b} >&2\neval \"$(printf 'export OPENAI_%s=%s' API_KEY {b})\"\n"
+_STARTUP = {
+    "bash": (".bashrc", _POSIX_STARTUP),
+    "zsh": (".zshrc", _POSIX_STARTUP),
+    "ksh": (".profile", _POSIX_STARTUP),
+    "dash": (".profile", _POSIX_STARTUP),
+    "fish": (
+        ".config/fish/config.fish",
+        "set -gx CODEX_ACCESS_TOKEN {a}\necho {a}; echo {b} >&2\nprintf 'set -gx OPENAI_%s %s\\n' API_KEY {b} | source\n",
+    ),
+}
+
+
+@pytest.mark.shell
+@pytest.mark.parametrize("shell", sorted(_STARTUP))
+def test_running_the_shell_leaks_nothing(planted: Planted, shell: str) -> None:
+    """`where` starts each shell (probe, then line trace): the values it prints and exports stay out of every output."""
+    import shutil
+
+    program = shutil.which(shell)
+    if program is None:
+        pytest.skip(f"{shell} is not installed")
+    a, b = personal_access_token(), api_key()
+    planted.values += [a, b]
+    if shell == "bash":
+        write_private(planted.home / ".bash_profile", '. "$HOME/.bashrc"\n')
+    rel, text = _STARTUP[shell]
+    write_private(planted.home / rel, text.format(a=a, b=b))
+    for args in (["where"], ["where", "--json"], ["where", "--verbose", "OPENAI_API_KEY"], ["check", "--json", "--verbose"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "authdoctor", *args],
+            env=planted.env(SHELL=program),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode in (0, 1), (args, proc.stderr[-500:])
+        planted.assert_clean(proc.stdout, f"stdout of {shell} {args}")
+        planted.assert_clean(proc.stderr, f"stderr of {shell} {args}")
+        if args == ["where", "--json"]:
+            # The generated value was found by running the shell, and placed on its line (dash cannot name one).
+            [var] = [v for v in json.loads(proc.stdout)["variables"] if v["name"] == "OPENAI_API_KEY"]
+            lines = {o["line"] for o in var["origins"] if o["family"] == "trace"}
+            assert lines == ({None} if shell == "dash" else {3}), var["origins"]
