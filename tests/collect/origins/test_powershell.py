@@ -267,3 +267,44 @@ def test_garbage_never_crashes() -> None:
     for text in ["'", '"', "@'", '@"\n', "$(", "{{{", "}}}", "`", "<#", "[Environment]::SetEnvironmentVariable(", "Set-Item -Path"]:
         for st in P.statements(text):
             P.recognise(text[st.start : st.end])
+
+
+def test_documents_moved_by_the_registry_come_first(tmp_path: Path) -> None:
+    """Explorer's "Personal" shell folder (REG_EXPAND_SZ) is where PowerShell looks; the usual place still counts."""
+    from authdoctor.collect.origins.registry import SHELL_FOLDERS_KEY, FakeRegistry
+
+    host = windows_host(tmp_path)
+    moved = tmp_path / "D" / "Docs"
+    reg = FakeRegistry(other={SHELL_FOLDERS_KEY: {"Personal": ("%UserProfile%/../../D/Docs", "REG_EXPAND_SZ")}})
+    usual = write_private(host.home / "Documents/PowerShell/profile.ps1", f"$env:{NAME} = 'old'\n", 0o644)
+    real = write_private(moved / "PowerShell/profile.ps1", f"$env:{NAME} = 'new'\n", 0o644)
+    result = P.PowerShellSource(reader=reg).scan(host, NAMES)
+    settings = settings_of(result, P.PWSH)
+    assert {s.path.resolve() for s in settings} == {real.resolve(), usual.resolve()}
+    assert settings[0].path.resolve() == real.resolve()  # read first: the same-scope file PowerShell really runs
+    assert reg.opened == [SHELL_FOLDERS_KEY]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("%USERPROFILE%\\Docs", "C:\\Users\\me\\Docs"),
+        ("%userprofile%\\%Missing%\\x", "C:\\Users\\me\\%Missing%\\x"),
+        ("100%", "100%"),
+        ("%%", "%%"),
+    ],
+)
+def test_expand_like_windows(text: str, expected: str) -> None:
+    from authdoctor.collect.origins.registry import expand
+
+    assert expand(text, {"UserProfile": "C:\\Users\\me"}) == expected
+
+
+def test_no_registry_or_a_missing_key_keeps_the_usual_places(tmp_path: Path) -> None:
+    from authdoctor.collect.origins.registry import FakeRegistry
+
+    host = windows_host(tmp_path)
+    p = write_private(host.home / "Documents/PowerShell/profile.ps1", f"$env:{NAME} = 'x'\n", 0o644)
+    for reader in (FakeRegistry(), FakeRegistry(denied=frozenset({"HKCU"})), None):
+        [s] = settings_of(P.PowerShellSource(reader=reader).scan(host, NAMES), P.PWSH)
+        assert s.path == p

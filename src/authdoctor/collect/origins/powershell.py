@@ -7,7 +7,9 @@ CurrentUserCurrentHost (the same two names in the user's profile folder).
 PowerShell 7 keeps the user's in ``Documents\\PowerShell`` on Windows and in
 ``~/.config/powershell`` elsewhere; Windows PowerShell 5.1 in
 ``Documents\\WindowsPowerShell`` (a separate program with its own trail).
-Documents may be redirected to OneDrive, so both places are looked at.
+Documents may be moved (OneDrive, a policy): the real place is Explorer's
+"Personal" user shell folder in the registry, which PowerShell itself asks
+for; the usual places are looked at too.
 
 Profiles may be UTF-8 (with or without a byte-order mark) or UTF-16 with a
 byte-order mark (what Windows PowerShell 5.1 writes with ``Out-File``), with
@@ -26,6 +28,7 @@ Environment variable names are case-insensitive on Windows only.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -35,6 +38,7 @@ from authdoctor.collect.origins.model import EXPORT, UNSET, OriginScan, ScanNote
 from authdoctor.secret import Secret
 
 if TYPE_CHECKING:
+    from authdoctor.collect.origins.registry import RegistryReader
     from authdoctor.host import Host
 
 PWSH = "PowerShell"
@@ -380,12 +384,18 @@ class _Profile(NamedTuple):
     paths: tuple[Path, ...]  # in the order PowerShell runs them
 
 
-def profiles(host: Host) -> list[_Profile]:
+def profiles(host: Host, reader: RegistryReader | None = None) -> list[_Profile]:
     if host.is_windows:
         docs = [host.home / "Documents"]
         onedrive = host.env.get("OneDrive") or host.env.get("OneDriveConsumer")
         if onedrive:
             docs.append(Path(onedrive) / "Documents")
+        if reader is not None:
+            from authdoctor.collect.origins.registry import documents_folder
+
+            real = documents_folder(reader, host.env)
+            if real is not None:
+                docs = [real, *(d for d in docs if d != real)]
         program_files = Path(host.env.get("ProgramFiles") or "C:\\Program Files")
         system_root = Path(host.env.get("SystemRoot") or "C:\\Windows")
         out = []
@@ -527,16 +537,29 @@ class _Scan:
 
 
 class PowerShellSource:
-    """The four profiles per PowerShell program, in the order PowerShell runs them."""
+    """The four profiles per PowerShell program, in the order PowerShell runs them.
+
+    ``reader`` is the registry (where Windows keeps the Documents folder); by
+    default the real one on a live Windows, none elsewhere.
+    """
 
     name = "powershell"
+
+    def __init__(self, reader: RegistryReader | None = None) -> None:
+        self.reader = reader
 
     def scan(self, host: Host, names: frozenset[str]) -> OriginScan:
         notes: list[ScanNote] = []
         trails: list[Trail] = []
         explorer: list[Setting] = []
         explorer_files: list[Path] = []
-        for profile in profiles(host):
+        reader = self.reader
+        # The real registry only on a live Windows (a test's Windows host runs on Linux).
+        if reader is None and host.is_windows and host.root == Path("/") and sys.platform == "win32":
+            from authdoctor.collect.origins.registry import WinregReader
+
+            reader = WinregReader()
+        for profile in profiles(host, reader):
             scan = _Scan(host, names, notes)
             for path in profile.paths:
                 scan.run(path)

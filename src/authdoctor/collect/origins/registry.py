@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 USER_KEY = ("HKCU", "Environment")
 MACHINE_KEY = ("HKLM", "SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment")
+# Where Explorer keeps the user's folders; "Personal" is Documents (OneDrive or a policy may move it).
+SHELL_FOLDERS_KEY = ("HKCU", "Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\User Shell Folders")
 STRING_KINDS = frozenset({"REG_SZ", "REG_EXPAND_SZ"})
 
 
@@ -106,8 +108,9 @@ class FakeRegistry:
         machine: Mapping[str, str | tuple[str | None, str]] | None = None,
         *,
         denied: frozenset[str] = frozenset(),
+        other: Mapping[tuple[str, str], Mapping[str, str | tuple[str | None, str]]] | None = None,
     ) -> None:
-        self.keys = {USER_KEY: user, MACHINE_KEY: machine}
+        self.keys = {USER_KEY: user, MACHINE_KEY: machine, **(other or {})}
         self.denied = denied
         self.opened: list[tuple[str, str]] = []
 
@@ -123,6 +126,35 @@ class FakeRegistry:
             data, kind = (spec, "REG_SZ") if isinstance(spec, str) else spec
             out.append(RegistryValue(name, data if kind in STRING_KINDS else None, kind))
         return out
+
+
+def documents_folder(reader: RegistryReader, env: Mapping[str, str]) -> Path | None:
+    """The user's Documents folder as Windows resolves it (``[Environment]::GetFolderPath('MyDocuments')``), or None."""
+    try:
+        values = reader.values(*SHELL_FOLDERS_KEY)
+    except (OSError, ImportError):
+        return None  # no such key, denied, or no registry at all: the usual places still count
+    for v in values:
+        if v.name.lower() == "personal" and v.data:
+            return Path(expand(v.data, env)) if v.kind == "REG_EXPAND_SZ" else Path(v.data)
+    return None
+
+
+def expand(text: str, env: Mapping[str, str]) -> str:
+    """``%NAME%`` references as Windows expands them: names without regard to case; unknown ones stay as they are."""
+    folded = {k.upper(): v for k, v in env.items()}
+    parts = text.split("%")
+    out = [parts[0]]
+    i = 1
+    while i < len(parts):
+        name = parts[i]
+        if i + 1 < len(parts) and name and name.upper() in folded:
+            out.append(folded[name.upper()] + parts[i + 1])
+            i += 2
+        else:
+            out.append("%" + name)
+            i += 1
+    return "".join(out)
 
 
 def pseudo_path(hive: str, key: str) -> Path:
