@@ -295,7 +295,12 @@ def probe(
     if i < 0 or j < 0:
         return ProbeResult(None, result.returncode)
     body = out[i + len(start) : j]
-    pairs = _export_p(body) if dialect == "sh" else _typeset_p(body) if dialect == "ksh93" else _nul_pairs(body, env_flag)
+    if dialect == "ksh93":
+        from authdoctor.collect.origins.trace import typeset_p
+
+        pairs = typeset_p(body)
+    else:
+        pairs = _export_p(body) if dialect == "sh" else _nul_pairs(body, env_flag)
     final = {name: Secret(value) for name, value in pairs if name in names}
     return ProbeResult(final, result.returncode)
 
@@ -365,22 +370,6 @@ def _export_p(body: bytes) -> list[tuple[str, str]]:
                 value.append(c)
                 i += 1
         out.append((name, value.decode("utf-8", "surrogateescape")))
-    return out
-
-
-def _typeset_p(body: bytes) -> list[tuple[str, str]]:
-    """ksh93 ``typeset -p NAME`` lines: ``typeset -x [-r …] NAME=value`` when exported and set, quoted as xtrace quotes."""
-    from authdoctor.collect.origins.trace import _ASSIGN_RE, _decode, _options, _words
-
-    out = []
-    for raw in body.split(b"\n"):
-        words = _words(_decode(raw))
-        if not words or words[0] != "typeset":
-            continue
-        args, minus, _plus = _options(words[1:])
-        found = _ASSIGN_RE.match(args[0]) if "x" in minus and len(args) == 1 else None
-        if found and not found.group(2):
-            out.append((found.group(1), found.group(3)))
     return out
 
 

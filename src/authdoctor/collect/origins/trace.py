@@ -1195,16 +1195,9 @@ class _TraceReader:
         at = f"{where.path}:{where.line}" if where else "the start"
         shell = self._label()
         notes: list[ScanNote] = []
-        if outcome.too_large:
-            mib = MAX_TRACE_BYTES // (1024 * 1024)
-            msg = f"the {shell} start-up trace grew past {mib} MiB, so reading stopped (last line run: {at})"
-            notes.append(ScanNote(where.path if where else self.host.home, "too-large", msg))
-        elif outcome.timed_out and not self.complete:
-            if where:
-                msg = f"start-up file {where.path} did not finish within {timeout:g} s (last line run: {at})"
-            else:
-                msg = f"{shell} did not run a single start-up line within {timeout:g} s"
-            notes.append(ScanNote(where.path if where else self.host.home, "timeout", msg))
+        limit = limit_note(outcome, self.complete, where.path if where else None, at, shell, timeout, self.host.home)
+        if limit is not None:
+            notes.append(limit)
         elif not self.complete and not outcome.timed_out:
             notes.append(self._stopped(outcome.returncode, shell, where))
         if self.complete:
@@ -1603,14 +1596,38 @@ class _KshReader(_TraceReader):
             super()._result(tag, data)
             return
         # `typeset -p NAME` per watched name: `typeset -x [-r …] NAME=value` when exported and set.
-        for raw in data.split(b"\n"):
-            words = _words(_decode(raw))
-            if not words or words[0] != "typeset":
-                continue
-            args, minus, _plus = _options(words[1:])
-            found = _ASSIGN_RE.match(args[0]) if "x" in minus and len(args) == 1 else None
-            if found and found.group(1) in self.names and not found.group(2):
-                self.final[found.group(1)] = Secret(found.group(3))
+        for name, value in typeset_p(data):
+            if name in self.names:
+                self.final[name] = Secret(value)
+
+
+def limit_note(outcome: _Outcome, complete: bool, path: Path | None, at: str, shell: str, timeout: float, home: Path) -> ScanNote | None:
+    """The note for a trace cut short by its size or its time limit (``at``: the last line run, or "the start")."""
+    if outcome.too_large:
+        mib = MAX_TRACE_BYTES // (1024 * 1024)
+        msg = f"the {shell} start-up trace grew past {mib} MiB, so reading stopped (last line run: {at})"
+        return ScanNote(path or home, "too-large", msg)
+    if outcome.timed_out and not complete:
+        if path is not None:
+            msg = f"start-up file {path} did not finish within {timeout:g} s (last line run: {at})"
+        else:
+            msg = f"{shell} did not run a single start-up line within {timeout:g} s"
+        return ScanNote(path or home, "timeout", msg)
+    return None
+
+
+def typeset_p(body: bytes) -> list[tuple[str, str]]:
+    """ksh93 ``typeset -p NAME`` lines: ``typeset -x [-r …] NAME=value`` when exported and set, quoted as xtrace quotes."""
+    out = []
+    for raw in body.split(b"\n"):
+        words = _words(_decode(raw))
+        if not words or words[0] != "typeset":
+            continue
+        args, minus, _plus = _options(words[1:])
+        found = _ASSIGN_RE.match(args[0]) if "x" in minus and len(args) == 1 else None
+        if found and not found.group(2):
+            out.append((found.group(1), found.group(3)))
+    return out
 
 
 def _first_line(buf: bytearray, at: int, end: int) -> bytes:

@@ -1031,16 +1031,9 @@ class _FishReader:
             else:
                 where = self._place(frames, _words(text), depth)
         at = where.where if where else "the start"
-        if outcome.too_large:
-            mib = _trace.MAX_TRACE_BYTES // (1024 * 1024)
-            msg = f"the fish start-up trace grew past {mib} MiB, so reading stopped (last line run: {at})"
-            notes.append(ScanNote(where.path if where else self.host.home, "too-large", msg))
-        elif outcome.timed_out and not self.complete:
-            if where:
-                msg = f"start-up file {where.path} did not finish within {timeout:g} s (last line run: {at})"
-            else:
-                msg = f"fish did not run a single start-up line within {timeout:g} s"
-            notes.append(ScanNote(where.path if where else self.host.home, "timeout", msg))
+        limit = _trace.limit_note(outcome, self.complete, where.path if where else None, at, "fish", timeout, self.host.home)
+        if limit is not None:
+            notes.append(limit)
         elif not self.complete:
             if self.done:
                 msg = f"fish ran its start-up but its final report did not arrive (status {outcome.returncode})"
