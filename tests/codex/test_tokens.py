@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -127,19 +128,21 @@ def test_try_decode() -> None:
     assert claims.email == "x@example.com"
 
 
+_KNOWN_MESSAGE = re.compile(
+    r"a JWT(?: segment is not base64url-encoded JSON| segment nests JSON too deeply| segment is not a JSON object"
+    r"| has 3 dot-separated parts, this value has \d+|'s header and payload parts must not be empty)"
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200) | st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text(max_size=40), st.text(max_size=40), st.text(max_size=10)))
 def test_decode_never_raises_anything_else_nor_echoes_the_input(value: str) -> None:
     try:
         decode_claims(value)
     except MalformedToken as exc:
-        message = str(exc)
-        stripped = value.strip()
-        if len(stripped) >= 4:
-            assert stripped not in message
-        for segment in stripped.split("."):
-            if len(segment) >= 4:
-                assert segment not in message
+        # Every message is a fixed sentence (a count at most), so no part of the input can be in it.
+        # (A substring check is not enough: the input "valu" is in "this value has 1".)
+        assert _KNOWN_MESSAGE.fullmatch(str(exc)), str(exc)
 
 
 @settings(max_examples=200, deadline=None)
