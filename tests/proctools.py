@@ -126,3 +126,20 @@ def env_for(home: Path, codex_home: Path | str | None = None, **extra: str) -> d
     if codex_home is not None:
         env["CODEX_HOME"] = str(codex_home)
     return env
+
+
+def running_with(marker: str) -> list[int]:
+    """Processes whose command line holds ``marker``, after giving killed ones a moment to go (SIGKILL is not instant)."""
+    found: list[int] = []
+    for _ in range(100):
+        found = []
+        for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except (OSError, ValueError):
+                continue
+        if not found:
+            break
+        time.sleep(0.02)
+    return found

@@ -7,7 +7,6 @@ environment and a fixed clock, so no test depends on (or touches) the real home.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -216,15 +215,13 @@ class Host(NamedTuple):
         except ValueError:
             # An argument or environment value with a NUL byte; never echo it.
             return RunResult(None, b"", b"", error=f"could not start {argv[0]}: an argument or variable contains a NUL byte")
+        own = input is None and hasattr(os, "pidfd_open")
         try:
-            if input is None and hasattr(os, "pidfd_open"):
-                out, err = _communicate(proc, timeout)
-            else:
-                out, err = proc.communicate(input=input, timeout=timeout)
+            out, err = _communicate(proc, timeout) if own else proc.communicate(input=input, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             _kill_group(proc)
-            # Our own reader hands over what it read; Popen keeps its own and returns it all.
-            prior = (exc.output or b"", exc.stderr or b"") if isinstance(exc, _timeout_type()) else (b"", b"")
+            # Our reader hands over what it read in the exception; Popen keeps its own and returns it all below.
+            prior = (exc.output or b"", exc.stderr or b"") if own else (b"", b"")
             try:
                 out, err = proc.communicate(timeout=_DRAIN_TIMEOUT)
                 out, err = prior[0] + out, prior[1] + err
@@ -281,16 +278,6 @@ def _size(limit: int) -> str:
     return f"{limit} bytes"
 
 
-@functools.cache
-def _timeout_type() -> type[subprocess.TimeoutExpired]:
-    import subprocess
-
-    class _Timeout(subprocess.TimeoutExpired):
-        """A timeout from :func:`_communicate`, carrying what was read before it."""
-
-    return _Timeout
-
-
 def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes]:
     """``proc.communicate(timeout=…)`` without its polling wait (Linux).
 
@@ -300,9 +287,9 @@ def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, 
     exits.  A child that closes its pipes but keeps running still times out.
     """
     import selectors
+    import subprocess
     import time
 
-    _Timeout = _timeout_type()
     deadline = time.monotonic() + timeout
     chunks: dict[int, list[bytes]] = {}
     with selectors.DefaultSelector() as sel:
@@ -313,7 +300,7 @@ def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, 
         while sel.get_map():
             left = deadline - time.monotonic()
             if left <= 0:
-                raise _Timeout(proc.args, timeout, _joined(proc.stdout, chunks), _joined(proc.stderr, chunks))
+                raise subprocess.TimeoutExpired(proc.args, timeout, _joined(proc.stdout, chunks), _joined(proc.stderr, chunks))
             for key, _ in sel.select(left):
                 data = os.read(key.fd, 65536)
                 if data:
@@ -328,7 +315,7 @@ def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, 
             try:
                 sel.register(pidfd, selectors.EVENT_READ)
                 if not sel.select(max(0.0, deadline - time.monotonic())):
-                    raise _Timeout(proc.args, timeout, _joined(proc.stdout, chunks), _joined(proc.stderr, chunks))
+                    raise subprocess.TimeoutExpired(proc.args, timeout, _joined(proc.stdout, chunks), _joined(proc.stderr, chunks))
             finally:
                 os.close(pidfd)
     proc.wait(timeout=max(0.0, deadline - time.monotonic()))

@@ -16,9 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from authdoctor.collect.origins.model import EXPORT, SET, UNSET, OriginScan, Set
 from authdoctor.host import Host
 from authdoctor.sandbox import api_key, build_seed_home, personal_access_token, write_private
 from tests.conftest import IN_CI
+from tests.proctools import running_with
 
 pytestmark = pytest.mark.shell
 
@@ -338,27 +337,6 @@ def test_watched_variables_are_not_inherited(shell: str, home: Path) -> None:
 # --- start-up files that misbehave ----------------------------------------------------------------
 
 
-def _running_with(marker: str) -> list[int]:
-    """Processes whose command line holds ``marker``, after giving killed ones a moment to go (SIGKILL is not instant)."""
-    for _ in range(100):
-        found = _with_marker(marker)
-        if not found:
-            break
-        time.sleep(0.02)
-    return found
-
-
-def _with_marker(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
-        try:
-            if marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
 def test_a_hanging_startup_file_is_a_timeout_note(shell: str, home: Path) -> None:
     rc = write(home, rc_file(shell), f"export {NAME}={T1}\nsleep 1234.5\nexport {OTHER}=never\n")
     if shell == "bash":
@@ -374,7 +352,7 @@ def test_a_hanging_startup_file_is_a_timeout_note(shell: str, home: Path) -> Non
     assert [s.line for s in of(scan, NAME)] == [1]
     assert of(scan, OTHER) == []
     if Path("/proc").is_dir():
-        assert _running_with("1234.5") == []
+        assert running_with("1234.5") == []
 
 
 def test_a_busy_loop_is_a_timeout_note(home: Path) -> None:
@@ -540,19 +518,6 @@ def test_as_root_bash_is_emulated_and_still_finds_file_and_line(home: Path) -> N
     plain = T.trace_shell(host, "bash", T.LOGIN_INTERACTIVE, NAMES, emulate=False)
     assert settings(plain) == ()
     assert [n.kind for n in plain.notes] == ["trace-mismatch"]
-
-
-@pytest.fixture
-def shared_home() -> Iterator[Path]:
-    """A home the unprivileged user can read (tmp_path lives in root's private directory)."""
-    base = Path(tempfile.mkdtemp(prefix="authdoctor-trace-"))
-    base.chmod(0o755)
-    home = base / "home"
-    home.mkdir(mode=0o755)
-    try:
-        yield home
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.skipif(not IS_ROOT or shutil.which("setpriv") is None, reason="needs root and setpriv to run bash as nobody")

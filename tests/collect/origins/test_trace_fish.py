@@ -13,9 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -429,19 +427,6 @@ def test_bad_arguments(home: Path) -> None:
 
 
 # --- as an unprivileged user ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def shared_home() -> Iterator[Path]:
-    """A home the unprivileged user can read (tmp_path lives in root's private directory)."""
-    base = Path(tempfile.mkdtemp(prefix="authdoctor-fish-"))
-    base.chmod(0o755)
-    home = base / "home"
-    home.mkdir(mode=0o755)
-    try:
-        yield home
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.skipif(not IS_ROOT or shutil.which("setpriv") is None, reason="needs root and setpriv to run fish as nobody")

@@ -13,9 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,7 @@ from authdoctor.collect.origins.model import EXPORT, SET, UNSET, OriginScan, Set
 from authdoctor.host import Host
 from authdoctor.sandbox import api_key, personal_access_token, write_private
 from tests.conftest import IN_CI
+from tests.proctools import running_with
 
 pytestmark = pytest.mark.shell
 
@@ -397,17 +396,6 @@ def test_emulation_cannot_be_turned_off(home: Path) -> None:
 # --- start-up files that misbehave ----------------------------------------------------------------
 
 
-def _running_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
-        try:
-            if marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
 def test_a_hanging_startup_file_is_a_timeout_note(home: Path) -> None:
     ksh_or_skip()
     marker = f"{os.getpid()}.25"  # a sleep only this test starts
@@ -422,7 +410,7 @@ def test_a_hanging_startup_file_is_a_timeout_note(home: Path) -> None:
     assert [s.line for s in of(scan, NAME)] == [1]
     assert of(scan, OTHER) == []
     if Path("/proc").is_dir():
-        assert _running_with(marker) == []
+        assert running_with(marker) == []
 
 
 def test_a_busy_loop_is_a_timeout_note(home: Path) -> None:
@@ -526,19 +514,6 @@ def test_secrets_never_reach_text_notes_or_reprs(home: Path) -> None:
 
 
 # --- an unprivileged user -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def shared_home() -> Iterator[Path]:
-    """A home the unprivileged user can read (tmp_path lives in root's private directory)."""
-    base = Path(tempfile.mkdtemp(prefix="authdoctor-trace-ksh-"))
-    base.chmod(0o755)
-    home = base / "home"
-    home.mkdir(mode=0o755)
-    try:
-        yield home
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.skipif(not IS_ROOT or shutil.which("setpriv") is None, reason="needs root and setpriv to run ksh as nobody")

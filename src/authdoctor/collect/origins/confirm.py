@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from authdoctor.collect.origins.model import EXPORT, OriginScan, ScanNote, Setting, Trail, winner
 from authdoctor.secret import Secret
@@ -203,11 +203,11 @@ def _with_probe(
     """The static trail checked against the probe, without a line trace."""
     if result.final is None:
         return OriginScan(SOURCE_NAME, (), (*notes, result.note(host, kind)))
-    scan = _reconciled(host, static, result.final, names, static.context)
+    scan = _reconciled(host, static, result.final, names)
     return scan._replace(notes=(*notes, *scan.notes))
 
 
-def _reconciled(host: Host, static: Trail, final: Mapping[str, Secret], names: frozenset[str], context: str) -> OriginScan:
+def _reconciled(host: Host, static: Trail, final: Mapping[str, Secret], names: frozenset[str]) -> OriginScan:
     """The static trail with the shell's own final word where it disagrees, and a note for each."""
     settings = list(static.settings)
     notes: list[ScanNote] = []
@@ -235,22 +235,19 @@ def _reconciled(host: Host, static: Trail, final: Mapping[str, Secret], names: f
             msg = f"{won.where} exports {name}, but a new shell ends up without it (the line does not run, or a later one removes it)"
             settings = [s for s in settings if s is not won]
             notes.append(ScanNote(won.path, "trace-mismatch", msg))
-    return OriginScan(SOURCE_NAME, (Trail(context + _TRACED, tuple(settings), static.files),), tuple(notes))
+    return OriginScan(SOURCE_NAME, (Trail(static.context + _TRACED, tuple(settings), static.files),), tuple(notes))
 
 
 # --- the probe ---------------------------------------------------------------------
 
 
-class ProbeResult:
+class ProbeResult(NamedTuple):
     """The final exported values of a shell's start-up, or why there are none."""
 
-    __slots__ = ("error", "final", "returncode", "timed_out")
-
-    def __init__(self, final: dict[str, Secret] | None, returncode: int | None, timed_out: bool = False, error: str | None = None) -> None:
-        self.final = final
-        self.returncode = returncode
-        self.timed_out = timed_out
-        self.error = error
+    final: dict[str, Secret] | None
+    returncode: int | None
+    timed_out: bool = False
+    error: str | None = None
 
     def note(self, host: Host, kind: str) -> ScanNote:
         if self.error:
@@ -267,10 +264,7 @@ def probe(
     """Start ``shell`` as a new terminal would (``mode``) and read the exported value of each of ``names`` at the end."""
     from authdoctor.collect.origins.trace import trace_env
 
-    env = trace_env(host, Path(shell).name, shell)
-    # A new terminal inherits ENV from the session, as this one did (sh and ksh read the file it names).
-    if "ENV" in host.env:
-        env["ENV"] = host.env["ENV"]
+    env = trace_env(host, kind, shell)
     path = shell if os.sep in shell else shutil.which(shell, path=env.get("PATH") or os.defpath)
     if not path or host.stat(Path(path)) is None:
         return ProbeResult(None, None, error=f"{Path(shell).name} is not installed here")
@@ -281,7 +275,8 @@ def probe(
     # `env` would list that variable -- a whole marker inside the values.
     # macOS's env has no -0: one variable per line (a value with a newline then reads short).
     env_flag = "" if host.platform == "darwin" else "-0"
-    argv = (path, *_FLAGS[mode], "-c", _final_command(_dialect(shell, kind), listed, f"'\x1e' '{nonce}S'", f"'\x1e' '{nonce}E'", env_flag))
+    dialect = _dialect(shell, kind)
+    argv = (path, *_FLAGS[mode], "-c", _final_command(dialect, listed, f"'\x1e' '{nonce}S'", f"'\x1e' '{nonce}E'", env_flag))
     # A terminal's shell starts in the home folder, and start-up files may look at $PWD.
     result = host.run(argv, timeout=timeout, env=env, cwd=host.home if host.stat(host.home) else None)
     if result.error or result.timed_out:
@@ -289,7 +284,6 @@ def probe(
     out = result.stdout
     i = out.rfind(start.encode())
     j = out.find(end.encode(), i + 1) if i >= 0 else -1
-    dialect = _dialect(shell, kind)
     if j < 0 and i >= 0 and dialect == "env" and result.returncode == 0:
         j = len(out)
     if i < 0 or j < 0:

@@ -159,11 +159,11 @@ _STDERR_EXEC = {
 _NO_NAME = frozenset({"AUTHDOCTOR_STDERR_GUARD_"})
 
 
-def stderr_redirect(host: Host, kind: str, files: Iterable[Path] = ()) -> Path | None:
+def stderr_redirect(host: Host, kind: str, files: Iterable[Path] | None = None) -> Path | None:
     """A start-up file that redirects the shell's own stderr (``exec 2>…``), for shells that trace to stderr.
 
     Checks the main start-up files of ``kind`` (zsh or ksh; None for any other
-    kind) and every file in ``files``.  Without ``files`` it asks the static
+    kind) and every file in ``files``.  When ``files`` is None it asks the static
     scan (:class:`PosixShellSource`) which files that shell reads -- including
     the ones they source -- which costs a few milliseconds and no process.
     """
@@ -177,8 +177,8 @@ def stderr_redirect(host: Host, kind: str, files: Iterable[Path] = ()) -> Path |
         candidates += [zdotdir / n for n in (".zshenv", ".zprofile", ".zshrc", ".zlogin")]
     else:
         candidates = [Path("/etc/profile"), home / ".profile", Path("/etc/ksh.kshrc"), home / ".kshrc"]
-    extra = list(files)
-    if not extra:
+    extra = list(files) if files is not None else []
+    if files is None:
         from authdoctor.collect.origins.posix import PosixShellSource
 
         scan = PosixShellSource(shells=(kind,)).scan(host, _NO_NAME)
@@ -244,8 +244,8 @@ def trace_env(host: Host, kind: str, shell: str) -> dict[str, str]:
     # A login sets SHELL to the shell it starts; keep the host's spelling when it names this shell.
     if shell_kind(env.get("SHELL", "")) != kind:
         env["SHELL"] = shell
-    if kind == "ksh" and "ENV" in host.env:
-        # ksh reads the file $ENV names, as inherited (like zsh's ZDOTDIR); bash and zsh ignore it.
+    if kind in ("ksh", "sh", "dash") and "ENV" in host.env:
+        # ksh and sh read the file $ENV names, as inherited (like zsh's ZDOTDIR); bash and zsh ignore it.
         env["ENV"] = host.env["ENV"]
     env.setdefault("PATH", os.defpath)
     return env
