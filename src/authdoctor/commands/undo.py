@@ -10,10 +10,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from authdoctor import __version__
 from authdoctor.errors import ExitCode
 from authdoctor.host import Host
 from authdoctor.report.as_text import tilde
+from authdoctor.report.envelope import envelope
 
 if TYPE_CHECKING:
     from authdoctor.apply.journal import Journal
@@ -77,7 +77,7 @@ def _done(args: argparse.Namespace, payload: dict[str, Any], text: str, *, code:
     if args.json:
         import json
 
-        body = {"schema_version": 1, "tool": {"name": "authdoctor", "version": __version__}, "command": "undo", **payload}
+        body = {**envelope("undo"), **payload}
         write(sys.stdout, json.dumps(body, indent=2) + "\n")
     else:
         write(sys.stdout, text + "\n")
@@ -92,9 +92,7 @@ def _list(journal: Journal, args: argparse.Namespace, host: Host) -> int:
         import json
 
         body = {
-            "schema_version": 1,
-            "tool": {"name": "authdoctor", "version": __version__},
-            "command": "undo --list",
+            **envelope("undo --list"),
             "journal": str(journal.root),
             "entries": [e._asdict() for e in entries],
         }

@@ -14,14 +14,12 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from authdoctor import __version__
 from authdoctor.codex.signatures import Signature
 from authdoctor.report.as_text import WIDTH, tilde
+from authdoctor.report.envelope import envelope
 
 if TYPE_CHECKING:
     from authdoctor.report.style import Style
-
-SCHEMA_VERSION = 1
 
 
 class LocalFinding(NamedTuple):
@@ -179,9 +177,7 @@ def _signature_json(sig: Signature) -> dict[str, Any]:
 def explain_json(result: Explanation) -> dict[str, Any]:
     info = result.input
     return {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "authdoctor", "version": __version__},
-        "command": "explain",
+        **envelope("explain"),
         "input": {"source": info.source, "path": info.path, "lines": info.lines, "bytes": info.size, "matched_lines": info.matched},
         "recognised": result.recognised,
         "local_checked": result.local_checked,

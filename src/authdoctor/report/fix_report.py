@@ -9,17 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from authdoctor import __version__
 from authdoctor.plan.display import diff
 from authdoctor.plan.model import Change, FileChange, FolderAside, KeyringAside, ManualStep, MoveAside, Plan, RegistryDelete, TmuxUnset
 from authdoctor.plan.planner import reason_words
 from authdoctor.report.as_text import tilde
+from authdoctor.report.envelope import envelope
 from authdoctor.report.style import Style
 
 if TYPE_CHECKING:
     from authdoctor.verify import Holder, ShellVerdict
 
-SCHEMA_VERSION = 1
 
 # What happened to the plan.
 APPLIED = "applied"
@@ -227,9 +226,7 @@ def manual_json(step: ManualStep) -> dict[str, Any]:
 def outcome_json(outcome: FixOutcome) -> dict[str, Any]:
     v = outcome.verification
     return {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "authdoctor", "version": __version__},
-        "command": "fix",
+        **envelope("fix"),
         "status": outcome.status,
         "cures": list(outcome.plan.cures),
         "removes": list(outcome.plan.removes),

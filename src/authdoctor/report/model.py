@@ -9,18 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from authdoctor import __version__
 from authdoctor.codex import knowledge as K
 from authdoctor.diagnose import Diagnosis
 from authdoctor.diagnose.finding import Finding, Fix, Origin, Severity
 from authdoctor.diagnose.precedence import Credential
+from authdoctor.report.envelope import envelope
 
 if TYPE_CHECKING:
     from typing import Any
 
     from authdoctor.collect.online import OnlineEvidence, TargetResult
-
-SCHEMA_VERSION = 1
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -145,8 +143,7 @@ class CheckReport(NamedTuple):
         ev, res = self.diagnosis.evidence, self.diagnosis.resolution
         platform = "windows" if ev.platform.startswith("win") else "macos" if ev.platform == "darwin" else ev.platform
         return {
-            "schema_version": SCHEMA_VERSION,
-            "tool": {"name": "authdoctor", "version": __version__},
+            **envelope(),
             "target": {
                 "product": "codex",
                 "version": ev.codex_version,

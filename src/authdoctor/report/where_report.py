@@ -7,15 +7,13 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from authdoctor import __version__
 from authdoctor.collect.origins.model import ScanNote, Setting
 from authdoctor.diagnose.where import OriginRecord, VariableReport
 from authdoctor.report.as_text import tilde
+from authdoctor.report.envelope import envelope
 
 if TYPE_CHECKING:
     from authdoctor.report.style import Style
-
-SCHEMA_VERSION = 1
 
 
 def _place(s: Setting) -> str:
@@ -43,8 +41,7 @@ def record_json(r: OriginRecord) -> dict[str, Any]:
 
 def render_where_json(reports: tuple[VariableReport, ...], notes: tuple[ScanNote, ...], likely_from: str) -> str:
     data = {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "authdoctor", "version": __version__},
+        **envelope(),
         "variables": [
             {
                 "name": r.name,
